@@ -1,0 +1,211 @@
+/**
+ * TOML text -> validated Config. Pure: the caller reads the file.
+ * Every problem becomes one line `file:line: key: what is wrong; how to fix`,
+ * and all of them are reported at once.
+ */
+import { parse as parseToml, TomlError } from 'smol-toml';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { interfaceNameRule, isInterfaceName, parseAddress, parsePrefix } from '../net/address.js';
+import { locateKey } from './locate-key.js';
+import type { Config, LinkConfig } from './types.js';
+
+const prefix = z.string().superRefine((text, ctx) => {
+  const parsed = parsePrefix(text);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
+
+const address = z.string().superRefine((text, ctx) => {
+  if (!parseAddress(text)) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not an IPv4 or IPv6 address (like 192.0.2.53)` });
+  }
+});
+
+const linkSchema = z
+  .object({
+    interface: z.string().refine(isInterfaceName, { message: `must be an interface name: ${interfaceNameRule}` }),
+    weight: z
+      .number()
+      .int({ message: 'must be a whole number from 1 to 256' })
+      .min(1, { message: 'must be a whole number from 1 to 256 (a weight of 0 or less carries nothing); set weight = 1 or more' })
+      .max(256, { message: 'must be a whole number from 1 to 256 (the kernel\'s largest multipath weight)' })
+      .default(1),
+    masquerade: z.boolean().default(true),
+    dns: z.array(address).default([]),
+    routes: z.array(prefix).default([]),
+    id: z.number().int().min(1, { message: 'must be a whole number of 1 or more' }).optional(),
+  })
+  .strict();
+
+const numberText = (what: string, max: number) =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const n = typeof value === 'number' ? value : /^(0x[0-9a-f]+|\d+)$/i.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < 0 || n > max) {
+      ctx.addIssue({ code: 'custom', message: `must be ${what}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const configSchema = z
+  .object({
+    lan: z.array(prefix).default([]),
+    mark_mask: numberText('a 32-bit mask like "0x3f00"', 0xffffffff).default(0x3f00),
+    table_base: numberText('a routing table number from 1 to 2^31', 2 ** 31).default(200),
+    rule_priority: numberText('a rule priority from 1 to 31000', 31000).default(1000),
+    link: z
+      .record(z.string(), linkSchema)
+      .default({}),
+  })
+  .strict();
+
+type RawConfig = z.infer<typeof configSchema>;
+
+export function parseConfig(source: string, file: string): Config {
+  let data: unknown;
+  try {
+    data = parseToml(source);
+  } catch (error) {
+    if (error instanceof TomlError) {
+      const what = error.message.split('\n')[0] ?? 'syntax error';
+      throw problemsError([`${file}:${error.line}: ${what}; fix the TOML syntax on that line`]);
+    }
+    throw error;
+  }
+
+  const result = configSchema.safeParse(data);
+  if (!result.success) {
+    throw problemsError(result.error.issues.map((issue) => describeIssue(issue, source, file)));
+  }
+  const raw = result.data;
+  const problems = crossCheck(raw, source, file);
+  if (problems.length) throw problemsError(problems);
+  return toConfig(raw, file);
+}
+
+function toConfig(raw: RawConfig, file: string): Config {
+  const canonical = (text: string) => (parsePrefix(text) as { text: string }).text;
+  const links: LinkConfig[] = Object.entries(raw.link).map(([name, link]) => ({
+    name,
+    interface: link.interface,
+    weight: link.weight,
+    masquerade: link.masquerade,
+    dns: link.dns.map((a) => parseAddress(a)!.address),
+    routes: link.routes.map(canonical),
+    ...(link.id !== undefined ? { id: link.id } : {}),
+  }));
+  return {
+    file,
+    lan: raw.lan.map(canonical),
+    markMask: raw.mark_mask,
+    tableBase: raw.table_base,
+    rulePriority: raw.rule_priority,
+    links,
+  };
+}
+
+/** Checks that span several keys: duplicates, capacity of the mark mask, ranges. */
+function crossCheck(raw: RawConfig, source: string, file: string): string[] {
+  const problems: string[] = [];
+  const at = (path: (string | number)[], message: string) =>
+    problems.push(`${file}:${locateKey(source, path) ?? 1}: ${path.join('.')}: ${message}`);
+
+  const mask = raw.mark_mask;
+  const shift = mask ? countTrailingZeros(mask) : 0;
+  const capacity = mask ? mask >>> shift : 0;
+  if (!mask || (capacity & (capacity + 1)) !== 0) {
+    at(['mark_mask'], `0x${mask.toString(16)} is not one run of set bits; use a mask like "0x3f00"`);
+  }
+
+  const names = Object.keys(raw.link);
+  for (const name of names) {
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(name)) {
+      at(['link', name], `link name "${name}" must be 1 to 32 letters, digits, "_" or "-"`);
+    }
+  }
+  const byInterface = new Map<string, string>();
+  for (const [name, link] of Object.entries(raw.link)) {
+    const other = byInterface.get(link.interface);
+    if (other) {
+      at(['link', name, 'interface'], `interface "${link.interface}" is already used by link "${other}"; each interface belongs to one link`);
+    }
+    byInterface.set(link.interface, name);
+  }
+  if (capacity && names.length > capacity) {
+    at(['link'], `${names.length} links but mark_mask 0x${mask.toString(16)} numbers only ${capacity}; widen mark_mask`);
+  }
+  const pinned = new Map<number, string>();
+  for (const [name, link] of Object.entries(raw.link)) {
+    if (link.id === undefined) continue;
+    if (capacity && link.id > capacity) {
+      at(['link', name, 'id'], `id ${link.id} does not fit mark_mask 0x${mask.toString(16)} (1 to ${capacity})`);
+    }
+    if (isReservedTable(raw.table_base + link.id)) {
+      at(['link', name, 'id'], `id ${link.id} puts the link in reserved table ${raw.table_base + link.id} (253-255 are default, main and local); pick another id or table_base`);
+    }
+    const other = pinned.get(link.id);
+    if (other) at(['link', name, 'id'], `id ${link.id} is already pinned by link "${other}"`);
+    pinned.set(link.id, name);
+  }
+  if (isReservedTable(raw.table_base)) {
+    at(['table_base'], `${raw.table_base} is a reserved table (253-255 are default, main and local); pick a table_base such as 200`);
+  }
+  const routeOwner = new Map<string, string>();
+  for (const [name, link] of Object.entries(raw.link)) {
+    link.routes.forEach((route, i) => {
+      const text = (parsePrefix(route) as { text: string }).text;
+      const other = routeOwner.get(text);
+      if (other && other !== name) {
+        at(['link', name, 'routes', i], `${text} is already routed through link "${other}"; a prefix belongs to one link`);
+      }
+      routeOwner.set(text, name);
+    });
+  }
+  return problems;
+}
+
+export function isReservedTable(table: number): boolean {
+  return table === 0 || (table >= 253 && table <= 255);
+}
+
+function countTrailingZeros(n: number): number {
+  let count = 0;
+  while (count < 32 && ((n >>> count) & 1) === 0) count++;
+  return count;
+}
+
+function describeIssue(issue: z.ZodIssue, source: string, file: string): string {
+  const path = issue.path;
+  const key = path.length ? path.join('.') : '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys
+      .map((name) => {
+        const full = [...path, name];
+        return `${file}:${locateKey(source, full) ?? 1}: ${full.join('.')}: unknown key; remove it or check its spelling`;
+      })
+      .join('\n');
+  }
+  const line = locateKey(source, path) ?? 1;
+  if (issue.code === 'invalid_type') {
+    const what = issue.received === 'undefined' ? 'is required' : `must be ${article(issue.expected)} (got ${article(issue.received)})`;
+    return `${file}:${line}: ${key}: ${what}`;
+  }
+  return `${file}:${line}: ${key}: ${issue.message}`;
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = {
+    string: 'a string',
+    number: 'a number',
+    integer: 'a whole number',
+    boolean: 'true or false',
+    array: 'a list [ ... ]',
+    object: 'a table',
+  };
+  return names[type] ?? type;
+}
+
+function problemsError(problems: string[]): ConfigError {
+  const lines = problems.flatMap((p) => p.split('\n'));
+  return new ConfigError(lines.join('\n'), lines);
+}

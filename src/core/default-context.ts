@@ -1,0 +1,16 @@
+import { runCommand } from '../apply/run-command.js';
+import { configPath } from '../config/load-config.js';
+import { stateDirOf } from '../state/state-store.js';
+import type { Context } from './context.js';
+
+/** The context of a real run: real programs, paths from the environment or flags. */
+export function defaultContext(env: NodeJS.ProcessEnv, options: { config?: string; dryRun?: boolean } = {}): Context {
+  return {
+    run: runCommand,
+    configFile: configPath(env, options.config),
+    stateDir: stateDirOf(env),
+    dryRun: options.dryRun ?? false,
+    now: () => new Date(),
+    say: (line) => process.stdout.write(line + '\n'),
+  };
+}

@@ -1,0 +1,58 @@
+// The admin's command: status, apply, check, down.
+import yargs from 'yargs/yargs';
+import { defaultContext } from '../core/default-context.js';
+import { currentPlan, reconcile, requireConfig, takeDown } from '../core/reconcile.js';
+import { renderStatus } from '../core/render-status.js';
+import { renderIpBatch } from '../plan/render-ip-batch.js';
+import { renderNft } from '../plan/render-nft.js';
+import { readLinkIds, readLinkStates } from '../state/state-store.js';
+import { runMain } from './run-main.js';
+
+const options = { config: { type: 'string', describe: 'config file (default $MULTIWAN_CONFIG or /etc/multiwan/multiwan.toml)' } } as const;
+const contextOf = (argv: Record<string, unknown>) =>
+  defaultContext(process.env, { config: argv.config as string | undefined, dryRun: argv['dry-run'] === true });
+const dryRun = { 'dry-run': { type: 'boolean', default: false, describe: 'print the ip batch and nft script instead of running them' } } as const;
+
+void runMain('multiwan', async () => {
+  let code = 0;
+  await yargs(process.argv.slice(2))
+    .scriptName('multiwan')
+    .usage('$0 <command>\n\nMulti-WAN policy routing: per-link tables, fwmark rules, connection pinning and weighted balancing from /etc/multiwan/multiwan.toml. pppd runs the hooks; this command is for the admin.')
+    .options(options)
+    .command('status', 'show each link: up/down, in service, address, table and mark', {}, async (argv) => {
+      const ctx = contextOf(argv);
+      const config = await requireConfig(ctx.configFile);
+      const states = readLinkStates(ctx.stateDir);
+      const plan = await currentPlan(config, ctx.stateDir);
+      ctx.say(renderStatus(config, states, readLinkIds(ctx.stateDir), plan.nft.links.map((l) => l.name)));
+    })
+    .command('apply', 're-apply the routing for the links as they are now (after editing the config)', dryRun, async (argv) => {
+      const ctx = contextOf(argv);
+      const applied = await reconcile(ctx);
+      if (ctx.dryRun) ctx.say(`# ip -4 -batch -\n${applied.ipBatch}# nft -f -\n${applied.nftScript}`);
+      else ctx.say(`in service: ${applied.inService.join(', ') || 'none'}`);
+    })
+    .command('check', 'validate the config and print the plan for the links as they are now', {}, async (argv) => {
+      const ctx = contextOf(argv);
+      const config = await requireConfig(ctx.configFile);
+      const plan = await currentPlan(config, ctx.stateDir);
+      ctx.say(`${ctx.configFile}: ok, ${config.links.length} link(s)`);
+      ctx.say(`# routes and rules (as an ip batch from nothing)\n${renderIpBatch({ routes: [], rules: [] }, plan.ip4)}# nft -f -\n${renderNft(plan.nft)}`);
+    })
+    .command('down', 'remove every route, rule and nft table multiwan made, and forget the link states', dryRun, async (argv) => {
+      const ctx = contextOf(argv);
+      const applied = await takeDown(ctx);
+      if (ctx.dryRun) ctx.say(`# ip -4 -batch -\n${applied.ipBatch}# nft -f -\n${applied.nftScript}`);
+    })
+    .demandCommand(1, 'name a command: status, apply, check or down')
+    .strict()
+    .fail((message, error) => {
+      if (error) throw error;
+      process.stderr.write(`multiwan: ${message}; see multiwan --help\n`);
+      code = 1;
+    })
+    .help()
+    .version(false)
+    .parseAsync();
+  return code;
+});

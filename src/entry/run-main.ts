@@ -1,0 +1,36 @@
+/**
+ * The only place errors become exit codes. One line per problem to stderr and
+ * to syslog (the hooks run unattended), never a stack trace for an expected
+ * failure.
+ */
+import { runCommand } from '../apply/run-command.js';
+import { CommandError, ConfigError, exitCodes } from '../errors.js';
+
+export async function runMain(name: string, main: () => Promise<number | void>): Promise<void> {
+  let code: number;
+  try {
+    code = (await main()) ?? exitCodes.ok;
+  } catch (error) {
+    const { lines, exitCode } = describe(error);
+    for (const line of lines) process.stderr.write(`${name}: ${line}\n`);
+    await Promise.all(
+      lines.map((line) =>
+        runCommand(['logger', '-t', 'multiwan', '-p', 'daemon.err', '--', `${name}: ${line}`], { timeoutMs: 2000 }).catch(
+          () => undefined,
+        ),
+      ),
+    );
+    code = exitCode;
+  }
+  process.exitCode = code;
+}
+
+function describe(error: unknown): { lines: string[]; exitCode: number } {
+  if (error instanceof ConfigError) return { lines: error.problems, exitCode: exitCodes.config };
+  if (error instanceof CommandError) return { lines: [error.message], exitCode: exitCodes.command };
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return {
+    lines: [`internal error, please report it: ${text.split('\n').slice(0, 4).join(' | ')}`],
+    exitCode: exitCodes.internal,
+  };
+}

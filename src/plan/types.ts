@@ -1,0 +1,71 @@
+/** The desired kernel state, computed purely from (Config, LinkStates, LinkIds). */
+
+/** Routing protocol id of every route and rule multiwan owns (rt_protos.d/multiwan.conf). */
+export const PROTO = 242;
+export const PROTO_NAME = 'multiwan';
+
+export interface Nexthop {
+  dev: string;
+  via?: string;
+  weight: number;
+}
+
+export interface Route {
+  table: number;
+  /** `default`, or canonical prefix text (a host without /32). */
+  dst: string;
+  dev?: string;
+  via?: string;
+  src?: string;
+  scope?: 'link';
+  nexthops?: Nexthop[];
+}
+
+export interface Rule {
+  priority: number;
+  from?: string;
+  to?: string;
+  fwmark?: number;
+  fwmask?: number;
+  table: number;
+  suppressPrefixLength?: number;
+}
+
+/** The routing objects multiwan owns in one family. */
+export interface Owned {
+  routes: Route[];
+  rules: Rule[];
+}
+
+/** A link in service, as the nft ruleset needs it. */
+export interface NftLink {
+  name: string;
+  iface: string;
+  mark: number;
+  masquerade: boolean;
+}
+
+export interface NftPlan {
+  mask: number;
+  links: NftLink[];
+  lan4: string[];
+  lan6: string[];
+}
+
+export interface Sysctl {
+  /** Path under /proc/sys, as segments (interface names may contain dots). */
+  path: string[];
+  value: string;
+}
+
+export interface Plan {
+  ip4: Owned;
+  nft: NftPlan;
+  sysctls: Sysctl[];
+}
+
+export interface LinkNumbers {
+  id: number;
+  table: number;
+  mark: number;
+}
