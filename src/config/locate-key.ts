@@ -16,6 +16,8 @@ export function locateKey(source: string, path: readonly (string | number)[]): n
     let depth = 0;
     while (depth < keyPath.length && depth < want.length && keyPath[depth] === want[depth]) depth++;
     if (depth === keyPath.length && (!best || depth > best.depth)) best = { line, depth };
+    // A table opened only through its sub-tables ([link.isp1], no [link]): its first one.
+    else if (depth === want.length && depth < keyPath.length && (!best || depth > best.depth)) best = { line, depth };
   };
 
   lines.forEach((raw, i) => {

@@ -37,10 +37,10 @@ const linkSchema = z
   })
   .strict();
 
-const numberText = (what: string, max: number) =>
+const numberText = (what: string, min: number, max: number) =>
   z.union([z.number(), z.string()]).transform((value, ctx) => {
-    const n = typeof value === 'number' ? value : /^(0x[0-9a-f]+|\d+)$/i.test(value) ? Number(value) : NaN;
-    if (!Number.isSafeInteger(n) || n < 0 || n > max) {
+    const n = toNumber(value);
+    if (n === undefined || n < min || n > max) {
       ctx.addIssue({ code: 'custom', message: `must be ${what}` });
       return z.NEVER;
     }
@@ -50,9 +50,9 @@ const numberText = (what: string, max: number) =>
 const configSchema = z
   .object({
     lan: z.array(prefix).default([]),
-    mark_mask: numberText('a 32-bit mask like "0x3f00"', 0xffffffff).default(0x3f00),
-    table_base: numberText('a routing table number from 1 to 2^31', 2 ** 31).default(200),
-    rule_priority: numberText('a rule priority from 1 to 31000', 31000).default(1000),
+    mark_mask: numberText('a 32-bit mask like "0x3f00"', 1, 0xffffffff).default(0x3f00),
+    table_base: numberText('a routing table number from 1 to 2^31', 1, 2 ** 31).default(200),
+    rule_priority: numberText('a rule priority from 1 to 31000', 1, 31000).default(1000),
     link: z
       .record(z.string(), linkSchema)
       .default({}),
@@ -73,14 +73,15 @@ export function parseConfig(source: string, file: string): Config {
     throw error;
   }
 
+  // Checks across keys run on what is readable even when the schema fails, so
+  // every problem is reported in one go.
   const result = configSchema.safeParse(data);
-  if (!result.success) {
-    throw problemsError(result.error.issues.map((issue) => describeIssue(issue, source, file)));
-  }
-  const raw = result.data;
-  const problems = crossCheck(raw, source, file);
-  if (problems.length) throw problemsError(problems);
-  return toConfig(raw, file);
+  const problems = [
+    ...(result.success ? [] : result.error.issues.map((issue) => describeIssue(issue, source, file))),
+    ...crossCheck(lenientView(data), source, file),
+  ];
+  if (problems.length || !result.success) throw problemsError(problems);
+  return toConfig(result.data, file);
 }
 
 function toConfig(raw: RawConfig, file: string): Config {
@@ -104,18 +105,45 @@ function toConfig(raw: RawConfig, file: string): Config {
   };
 }
 
-/** Checks that span several keys: duplicates, capacity of the mark mask, ranges. */
-function crossCheck(raw: RawConfig, source: string, file: string): string[] {
+/** What the cross-key checks read, taken leniently from the parsed TOML: a value of the wrong type is absent (the schema reports it). */
+interface LenientView {
+  mark_mask?: number;
+  table_base?: number;
+  link: Record<string, { interface?: string; id?: number; routes: string[] }>;
+}
+
+function lenientView(data: unknown): LenientView {
+  const top = isTable(data) ? data : {};
+  const links = isTable(top.link) ? top.link : {};
+  const view: LenientView = { link: {} };
+  const mask = top.mark_mask === undefined ? 0x3f00 : toNumber(top.mark_mask);
+  const base = top.table_base === undefined ? 200 : toNumber(top.table_base);
+  if (mask !== undefined && mask > 0 && mask <= 0xffffffff) view.mark_mask = mask;
+  if (base !== undefined && base >= 1) view.table_base = base;
+  for (const [name, link] of Object.entries(links)) {
+    const entry = isTable(link) ? link : {};
+    view.link[name] = {
+      ...(typeof entry.interface === 'string' ? { interface: entry.interface } : {}),
+      ...(Number.isSafeInteger(entry.id) && (entry.id as number) >= 1 ? { id: entry.id as number } : {}),
+      routes: Array.isArray(entry.routes) ? entry.routes.filter((r): r is string => typeof r === 'string') : [],
+    };
+  }
+  return view;
+}
+
+/** Checks that span several keys: duplicates, capacity of the mark mask, reserved tables. */
+function crossCheck(raw: LenientView, source: string, file: string): string[] {
   const problems: string[] = [];
   const at = (path: (string | number)[], message: string) =>
     problems.push(`${file}:${locateKey(source, path) ?? 1}: ${path.join('.')}: ${message}`);
 
-  const mask = raw.mark_mask;
+  const mask = raw.mark_mask ?? 0;
   const shift = mask ? countTrailingZeros(mask) : 0;
   const capacity = mask ? mask >>> shift : 0;
-  if (!mask || (capacity & (capacity + 1)) !== 0) {
+  if (raw.mark_mask !== undefined && (capacity & (capacity + 1)) !== 0) {
     at(['mark_mask'], `0x${mask.toString(16)} is not one run of set bits; use a mask like "0x3f00"`);
   }
+  const base = raw.table_base;
 
   const names = Object.keys(raw.link);
   for (const name of names) {
@@ -125,14 +153,24 @@ function crossCheck(raw: RawConfig, source: string, file: string): string[] {
   }
   const byInterface = new Map<string, string>();
   for (const [name, link] of Object.entries(raw.link)) {
+    if (link.interface === undefined) continue;
     const other = byInterface.get(link.interface);
     if (other) {
       at(['link', name, 'interface'], `interface "${link.interface}" is already used by link "${other}"; each interface belongs to one link`);
     }
     byInterface.set(link.interface, name);
   }
-  if (capacity && names.length > capacity) {
-    at(['link'], `${names.length} links but mark_mask 0x${mask.toString(16)} numbers only ${capacity}; widen mark_mask`);
+  // Ids whose table would be a reserved one are skipped, so they do not count.
+  let usable = 0;
+  if (base !== undefined) for (let id = 1; id <= capacity; id++) if (!isReservedTable(base + id)) usable++;
+  if (capacity && base !== undefined && names.length > usable) {
+    const skipped = capacity - usable;
+    at(
+      ['link'],
+      `${names.length} links but mark_mask 0x${mask.toString(16)} numbers only ${usable}` +
+        (skipped ? ` with table_base ${base} (ids in reserved tables 253-255 are skipped)` : '') +
+        '; widen mark_mask' + (skipped ? ' or move table_base' : ''),
+    );
   }
   const pinned = new Map<number, string>();
   for (const [name, link] of Object.entries(raw.link)) {
@@ -140,20 +178,22 @@ function crossCheck(raw: RawConfig, source: string, file: string): string[] {
     if (capacity && link.id > capacity) {
       at(['link', name, 'id'], `id ${link.id} does not fit mark_mask 0x${mask.toString(16)} (1 to ${capacity})`);
     }
-    if (isReservedTable(raw.table_base + link.id)) {
-      at(['link', name, 'id'], `id ${link.id} puts the link in reserved table ${raw.table_base + link.id} (253-255 are default, main and local); pick another id or table_base`);
+    if (base !== undefined && isReservedTable(base + link.id)) {
+      at(['link', name, 'id'], `id ${link.id} puts the link in reserved table ${base + link.id} (253-255 are default, main and local); pick another id or table_base`);
     }
     const other = pinned.get(link.id);
     if (other) at(['link', name, 'id'], `id ${link.id} is already pinned by link "${other}"`);
     pinned.set(link.id, name);
   }
-  if (isReservedTable(raw.table_base)) {
-    at(['table_base'], `${raw.table_base} is a reserved table (253-255 are default, main and local); pick a table_base such as 200`);
+  if (base !== undefined && isReservedTable(base)) {
+    at(['table_base'], `${base} is a reserved table (253-255 are default, main and local); pick a table_base such as 200`);
   }
   const routeOwner = new Map<string, string>();
   for (const [name, link] of Object.entries(raw.link)) {
     link.routes.forEach((route, i) => {
-      const text = (parsePrefix(route) as { text: string }).text;
+      const parsed = parsePrefix(route);
+      if (typeof parsed === 'string') return;
+      const text = parsed.text;
       const other = routeOwner.get(text);
       if (other && other !== name) {
         at(['link', name, 'routes', i], `${text} is already routed through link "${other}"; a prefix belongs to one link`);
@@ -166,6 +206,15 @@ function crossCheck(raw: RawConfig, source: string, file: string): string[] {
 
 export function isReservedTable(table: number): boolean {
   return table === 0 || (table >= 253 && table <= 255);
+}
+
+function toNumber(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^(0x[0-9a-f]+|\d+)$/i.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function countTrailingZeros(n: number): number {
@@ -186,6 +235,9 @@ function describeIssue(issue: z.ZodIssue, source: string, file: string): string 
       .join('\n');
   }
   const line = locateKey(source, path) ?? 1;
+  if (issue.code === 'invalid_type' && issue.expected === 'integer' && issue.received === 'float') {
+    return `${file}:${line}: ${key}: ${issue.message}`;
+  }
   if (issue.code === 'invalid_type') {
     const what = issue.received === 'undefined' ? 'is required' : `must be ${article(issue.expected)} (got ${article(issue.received)})`;
     return `${file}:${line}: ${key}: ${what}`;

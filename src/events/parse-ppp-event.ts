@@ -20,7 +20,7 @@ export function parsePppEvent(
     throw new ConfigError(`no interface given; ${usage}`);
   }
   if (!isInterfaceName(iface)) {
-    throw new ConfigError(`argument 1 (interface) ${JSON.stringify(iface)} is not a valid interface name: ${interfaceNameRule}`);
+    throw new ConfigError(`argument 1 (interface) ${JSON.stringify(iface)} is not a valid interface name: ${interfaceNameRule}; ${usage}`);
   }
   const manual = argv.length <= 1 && env.PPP_LOCAL === undefined;
   if (manual) return { action, iface };

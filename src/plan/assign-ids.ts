@@ -6,6 +6,7 @@
  */
 import { isReservedTable } from '../config/parse-config.js';
 import type { Config } from '../config/types.js';
+import { ConfigError } from '../errors.js';
 import type { LinkIds } from '../state/types.js';
 import type { LinkNumbers } from './types.js';
 
@@ -30,7 +31,11 @@ export function assignIds(config: Config, previous: LinkIds): Record<string, num
   for (const link of config.links) {
     if (ids[link.name] !== undefined) continue;
     let id = 1;
-    while (taken.has(id) || !usable(id)) id++;
+    while (id <= capacity && (taken.has(id) || !usable(id))) id++;
+    if (id > capacity) {
+      // parseConfig rejects such a config; never loop inside a hook.
+      throw new ConfigError(`${config.file}: no free link id for "${link.name}" within mark_mask 0x${config.markMask.toString(16)}; widen mark_mask`);
+    }
     ids[link.name] = id;
     taken.add(id);
   }

@@ -145,6 +145,17 @@ describe.skipIf(!!skip)(`pppd hooks end to end${skip ? ` (skipped: ${skip})` : '
     expect(await l.snapshot()).toEqual(pristine);
   });
 
+  it('multiwan down (what install.sh --uninstall runs) removes every route, rule and the nft table, and forgets the links', async () => {
+    const l = await newLab(2, config(8, 2));
+    const pristine = await l.snapshot();
+    await up(l, 'ppp0');
+    await up(l, 'ppp1');
+    const result = await multiwan(l, ['down']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(await l.snapshot()).toEqual(pristine);
+    expect((await multiwan(l, ['status'])).stdout).toMatch(/isp1\s+ppp0\s+never seen/);
+  });
+
   it('concurrent: ip-up of ppp0 and ppp1 started at the same instant, 20 times, always ends with both links in service', async () => {
     const l = await newLab(2, config(8, 2));
     for (let round = 0; round < 20; round++) {

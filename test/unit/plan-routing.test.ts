@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { planRouting } from '../../src/plan/plan-routing.js';
 import { renderIpBatch } from '../../src/plan/render-ip-batch.js';
+import type { LinkState } from '../../src/state/types.js';
 import { ids, isp1Up, isp2Up, twoLinks } from '../fixtures/configs.js';
 
-const fromNothing = (states: Parameters<typeof planRouting>[1]) =>
+const fromNothing = (states: Record<string, LinkState>) =>
   renderIpBatch({ routes: [], rules: [] }, planRouting(twoLinks, states, ids).ip4);
 
 describe('planRouting: the ip batch from nothing, link states in, exact text out', () => {
@@ -68,7 +69,7 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
         '',
       ].join('\n'),
     },
-  ])('$name', ({ states, batch }) => {
+  ] as { name: string; states: Record<string, LinkState>; batch: string }[])('$name', ({ states, batch }) => {
     expect(fromNothing(states)).toBe(batch);
   });
 

@@ -1,0 +1,73 @@
+#!/bin/sh
+# Installs multiwan's built bundles (npm run build) where pppd and the admin
+# find them.
+#   ./install.sh                 install
+#   ./install.sh --uninstall     remove the files, and multiwan's routes, rules and nft table
+#   ./install.sh --purge         the same, and /etc/multiwan with your config
+# DESTDIR=/path ./install.sh     stage into a directory for packaging (never touches the kernel)
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+D=${DESTDIR:-}
+action=install
+case "${1:-}" in
+  "") ;;
+  --uninstall) action=uninstall ;;
+  --purge) action=purge ;;
+  -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "install.sh: unknown option '$1'; use --uninstall, --purge or nothing" >&2; exit 2 ;;
+esac
+
+# name without dots (run-parts skips names with dots) -> bundle
+hooks="etc/ppp/ip-up.d/multiwan:ip-up etc/ppp/ip-down.d/multiwan:ip-down usr/sbin/multiwan:multiwan"
+rt_protos="etc/iproute2/rt_protos.d/multiwan.conf"
+config="etc/multiwan/multiwan.toml"
+
+install_all() {
+  for pair in $hooks; do
+    bundle="$here/dist/${pair#*:}"
+    [ -f "$bundle" ] || { echo "install.sh: $bundle is missing; run 'npm ci && npm run build' first" >&2; exit 1; }
+  done
+  if [ -z "$D" ]; then
+    command -v node >/dev/null 2>&1 || echo "install.sh: warning: no 'node' on PATH; install Debian's nodejs (apt-get install nodejs)" >&2
+    for tool in ip nft conntrack; do
+      command -v "$tool" >/dev/null 2>&1 || echo "install.sh: warning: '$tool' not found; apt-get install iproute2 nftables conntrack" >&2
+    done
+  fi
+  for pair in $hooks; do
+    target="$D/${pair%%:*}"
+    install -D -m 0755 "$here/dist/${pair#*:}" "$target"
+    echo "installed $target"
+  done
+  mkdir -p "$D/etc/iproute2/rt_protos.d"
+  printf '# multiwan: routes and rules it owns carry this protocol id\n242\tmultiwan\n' > "$D/$rt_protos"
+  echo "installed $D/$rt_protos"
+  if [ -e "$D/$config" ]; then
+    echo "kept $D/$config"
+  else
+    install -D -m 0644 "$here/docs/multiwan.example.toml" "$D/$config"
+    echo "installed $D/$config (an example, all comments: name your links, then 'multiwan check')"
+  fi
+}
+
+uninstall_all() {
+  if [ -z "$D" ] && [ -x /usr/sbin/multiwan ]; then
+    # Routes, rules and the nft table multiwan made, and its runtime state.
+    /usr/sbin/multiwan down || echo "install.sh: 'multiwan down' failed; check 'ip rule' and 'nft list table inet multiwan'" >&2
+    rm -rf /run/multiwan
+  fi
+  for pair in $hooks; do
+    rm -f "$D/${pair%%:*}" && echo "removed $D/${pair%%:*}"
+  done
+  rm -f "$D/$rt_protos" && echo "removed $D/$rt_protos"
+  if [ "$action" = purge ] || cmp -s "$here/docs/multiwan.example.toml" "$D/$config"; then
+    rm -rf "$D/etc/multiwan" && echo "removed $D/etc/multiwan"
+  elif [ -e "$D/$config" ]; then
+    echo "kept your $D/$config (./install.sh --purge removes it)"
+  fi
+}
+
+case "$action" in
+  install) install_all ;;
+  *) uninstall_all ;;
+esac
