@@ -74,11 +74,11 @@ function parseArgs(argv: string[]): { rounds: number; warmup: number } {
 
 class BenchError extends Error {}
 
-/** Kernel state without multiwan's `proto 242` tag, so that the baseline's state compares equal. */
+/** Kernel state without multiwan's `proto 242` tag and plan-stamp hash, so that the baseline's state compares equal. */
 const normalize = (text: string): string =>
   text
     .split('\n')
-    .map((l) => l.replace(/ proto 242\b/g, '').trimEnd())
+    .map((l) => l.replace(/ proto 242\b/g, '').replace(/comment "plan [0-9a-f]+"/, 'comment "plan"').trimEnd())
     .join('\n')
     .trim();
 

@@ -2,9 +2,12 @@
 // CommonJS, because the installed names have no extension (run-parts skips names with dots)
 // and Node treats an extensionless file outside a "type": "module" package as CommonJS.
 import { build } from 'esbuild';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 
 const entries = ['ip-up', 'ip-down', 'multiwan'];
+const { version } = JSON.parse(await readFile('package.json', 'utf8'));
+// Keys the config cache: a new build never trusts a Config validated by an older one.
+const buildId = `${version}+${Date.now().toString(36)}`;
 await rm('dist', { recursive: true, force: true });
 await mkdir('dist', { recursive: true });
 // This repo's package.json says "type": "module"; the bundles are CommonJS wherever they run.
@@ -23,7 +26,7 @@ await Promise.all(
       legalComments: 'none',
       logLevel: 'warning',
       // ESM dependencies read import.meta.url; give them this file's URL.
-      define: { 'import.meta.url': '__multiwanUrl' },
+      define: { 'import.meta.url': '__multiwanUrl', __MULTIWAN_BUILD__: JSON.stringify(buildId) },
       banner: { js: "#!/usr/bin/env node\nconst __multiwanUrl=require('url').pathToFileURL(__filename).href;" },
     });
     await chmod(outfile, 0o755);

@@ -9,7 +9,7 @@
 #                         fwmark 0x100/0x3f00, to the ISP's DNS, lookup 200
 #   sysctls:              ip_forward, fib_multipath_hash_policy,
 #                         rp_filter=2 and src_valid_mark=1 on ppp0
-#   nft:                  table inet multiwan, same sets, chains and rules
+#   nft:                  table inet multiwan, the same chains and rules
 # (multiwan also tags its routes and rules `proto 242`; this script does not.)
 # pppd (via /etc/ppp/ip-up and run-parts) passes:
 #   $1 iface  $2 tty  $3 speed  $4 local address  $5 remote address  $6 ipparam
@@ -49,30 +49,25 @@ ip rule add priority 1300 to "$DNS" lookup "$TABLE"
 ip rule add priority 1400 lookup "$BALANCE"
 
 # One transaction; `table` + `flush table` makes it idempotent without
-# deleting the table (the nftables wiki's atomic-replacement idiom).
+# deleting the table (the nftables wiki's atomic-replacement idiom). The
+# stamp chain mirrors multiwan's one-rule plan stamp.
 nft -f - <<NFT
 table inet multiwan
 flush table inet multiwan
 table inet multiwan {
-  set lan4 {
-    type ipv4_addr
-    flags interval
-    elements = { $LAN }
-  }
-  set lan6 {
-    type ipv6_addr
-    flags interval
+  chain stamp {
+    return comment "plan 0"
   }
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
     iifname "$IFACE" ct state new ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
     iifname { "$IFACE" } return
-    ip daddr @lan4 return
+    ip daddr { $LAN } return
     ct mark & 0x3f00 == 0x100 meta mark set meta mark & 0xffffc0ff | 0x100 comment "isp1"
   }
   chain output {
     type route hook output priority mangle; policy accept;
-    ip daddr @lan4 return
+    ip daddr { $LAN } return
     ct mark & 0x3f00 == 0x100 meta mark set meta mark & 0xffffc0ff | 0x100 comment "isp1"
   }
   chain postrouting {

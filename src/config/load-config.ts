@@ -1,7 +1,16 @@
-import { readFile } from 'node:fs/promises';
+/**
+ * Reads the config. A hook runs on every pppd event, and parsing TOML and
+ * validating it costs more than the rest of the hook's own work, so the
+ * validated Config is cached in the state directory, keyed by the file's
+ * identity and times and by the build. The parser is loaded only on a miss.
+ */
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { parseConfig } from './parse-config.js';
+import { readConfigCache, writeConfigCache } from '../state/state-store.js';
 import type { Config } from './types.js';
+
+declare const __MULTIWAN_BUILD__: string | undefined;
+const build = typeof __MULTIWAN_BUILD__ === 'string' ? __MULTIWAN_BUILD__ : 'dev';
 
 export const defaultConfigPath = '/etc/multiwan/multiwan.toml';
 
@@ -9,15 +18,31 @@ export function configPath(env: NodeJS.ProcessEnv, explicit?: string): string {
   return explicit ?? env.MULTIWAN_CONFIG ?? defaultConfigPath;
 }
 
-/** Reads and validates the config; undefined when the file does not exist. */
-export async function loadConfig(file: string): Promise<Config | undefined> {
+/**
+ * Reads and validates the config; undefined when the file does not exist.
+ * With `cacheDir`, an unchanged file is not parsed again.
+ */
+export async function loadConfig(file: string, cacheDir?: string): Promise<Config | undefined> {
+  let stats: Stats;
   let source: string;
   try {
-    source = await readFile(file, 'utf8');
+    stats = statSync(file);
+    if (cacheDir) {
+      const cached = readConfigCache(cacheDir);
+      if (cached?.key === cacheKey(file, stats)) return cached.config as Config;
+    }
+    source = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     throw new ConfigError(`${file}: cannot read the config (${code ?? String(error)}); check its permissions`);
   }
-  return parseConfig(source, file);
+  const { parseConfig } = await import('./parse-config.js');
+  const config = parseConfig(source, file);
+  if (cacheDir) writeConfigCache(cacheDir, { key: cacheKey(file, stats), config });
+  return config;
+}
+
+function cacheKey(file: string, stats: Stats): string {
+  return [build, file, stats.dev, stats.ino, stats.size, stats.mtimeMs, stats.ctimeMs].join('|');
 }

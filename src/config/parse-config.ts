@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { interfaceNameRule, isInterfaceName, parseAddress, parsePrefix } from '../net/address.js';
 import { locateKey } from './locate-key.js';
+import { isReservedTable } from './reserved-tables.js';
 import type { Config, LinkConfig } from './types.js';
 
 const prefix = z.string().superRefine((text, ctx) => {
@@ -202,10 +203,6 @@ function crossCheck(raw: LenientView, source: string, file: string): string[] {
     });
   }
   return problems;
-}
-
-export function isReservedTable(table: number): boolean {
-  return table === 0 || (table >= 253 && table <= 255);
 }
 
 function toNumber(value: unknown): number | undefined {

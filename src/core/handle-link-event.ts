@@ -23,7 +23,7 @@ export type EventOutcome =
   | { kind: 'applied'; link: string; ipBatch: string; nftScript: string; inService: string[] };
 
 export async function handleLinkEvent(ctx: Context, event: LinkEvent): Promise<EventOutcome> {
-  const config = await loadConfig(ctx.configFile);
+  const config = await loadConfig(ctx.configFile, ctx.stateDir);
   if (!config) return { kind: 'no-config' };
   const link = matchLink(config, event);
   if (!link) return { kind: 'ignored' };

@@ -14,8 +14,8 @@ import { clearLinkStates, readLinkIds, readLinkStates, writeLinkIds } from '../s
 import { withLock } from '../state/with-lock.js';
 import type { Context } from './context.js';
 
-export async function requireConfig(file: string): Promise<Config> {
-  const config = await loadConfig(file);
+export async function requireConfig(file: string, cacheDir?: string): Promise<Config> {
+  const config = await loadConfig(file, cacheDir);
   if (!config) throw new ConfigError(`${file}: no such file; write a config (see /usr/share/doc/multiwan or the README) or pass --config`);
   return config;
 }
@@ -27,11 +27,12 @@ export async function currentPlan(config: Config, stateDir: string): Promise<Pla
 }
 
 export async function reconcile(ctx: Context): Promise<Applied & { inService: string[] }> {
-  const config = await requireConfig(ctx.configFile);
+  const config = await requireConfig(ctx.configFile, ctx.stateDir);
   return withLock(ctx.stateDir, async () => {
     const ids = assignIds(config, readLinkIds(ctx.stateDir));
     const plan = planRouting(config, readLinkStates(ctx.stateDir), ids);
-    const applied = await applyPlan(ctx.run, plan, { dryRun: ctx.dryRun });
+    // The ruleset recorded states call for: the stamp is checked, not trusted.
+    const applied = await applyPlan(ctx.run, plan, { dryRun: ctx.dryRun, previousNft: plan.nft });
     if (!ctx.dryRun) writeLinkIds(ctx.stateDir, ids);
     return { ...applied, inService: plan.nft.links.map((l) => l.name) };
   });

@@ -6,7 +6,7 @@
 import { runCommand } from '../apply/run-command.js';
 import { CommandError, ConfigError, exitCodes } from '../errors.js';
 
-export async function runMain(name: string, main: () => Promise<number | void>): Promise<void> {
+export async function runMain(name: string, main: () => Promise<number | void>): Promise<never> {
   let code: number;
   try {
     code = (await main()) ?? exitCodes.ok;
@@ -22,7 +22,10 @@ export async function runMain(name: string, main: () => Promise<number | void>):
     );
     code = exitCode;
   }
-  process.exitCode = code;
+  // Leave now rather than when the event loop drains: a hook's latency is
+  // pppd's. Writes to pipes, files and terminals are synchronous on Linux, so
+  // nothing printed is lost.
+  process.exit(code);
 }
 
 function describe(error: unknown): { lines: string[]; exitCode: number } {

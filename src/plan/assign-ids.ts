@@ -4,7 +4,7 @@
  * with `id = N`, so the marks of live connections never point at another link.
  * New links take the lowest free id whose table is not a reserved one. Pure.
  */
-import { isReservedTable } from '../config/parse-config.js';
+import { isReservedTable } from '../config/reserved-tables.js';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { LinkIds } from '../state/types.js';

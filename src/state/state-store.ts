@@ -36,6 +36,24 @@ export function writeLinkIds(dir: string, ids: LinkIds): void {
   writeJsonAtomic(join(dir, 'ids.json'), ids);
 }
 
+export interface ConfigCache {
+  key: string;
+  config: unknown;
+}
+
+export function readConfigCache(dir: string): ConfigCache | undefined {
+  return readJson<ConfigCache>(join(dir, 'config-cache.json'));
+}
+
+/** Best effort: a cache that cannot be written is only a slower next event. */
+export function writeConfigCache(dir: string, cache: ConfigCache): void {
+  try {
+    writeJsonAtomic(join(dir, 'config-cache.json'), cache);
+  } catch {
+    // ignored
+  }
+}
+
 /** Forgets every link (used by `multiwan down`); keeps the ids so numbers stay stable. */
 export function clearLinkStates(dir: string): void {
   for (const name of listDir(dir)) if (name.startsWith('link-')) rmSync(join(dir, name), { force: true });

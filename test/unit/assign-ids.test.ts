@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isReservedTable } from '../../src/config/parse-config.js';
+import { isReservedTable } from '../../src/config/reserved-tables.js';
 import type { Config, LinkConfig } from '../../src/config/types.js';
 import { assignIds, linkNumbers, markCapacity, markShift } from '../../src/plan/assign-ids.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planRouting } from '../../src/plan/plan-routing.js';
-import { renderNft } from '../../src/plan/render-nft.js';
+import { ABSENT, nftStamp, parseNftStamp, renderNft } from '../../src/plan/render-nft.js';
 import { ids, isp1Up, isp2Up, twoLinks } from '../fixtures/configs.js';
 
 describe('renderNft', () => {
@@ -8,15 +8,9 @@ describe('renderNft', () => {
     expect(renderNft(planRouting(twoLinks, {}, ids).nft)).toBe('table inet multiwan\ndelete table inet multiwan\n');
   });
 
-  it('two links: declares the fixed shape, flushes, refills: pinning, restore, masquerade', () => {
+  it('two links: declares the fixed shape, flushes, adds pinning, restore and masquerade rules, then the plan stamp', () => {
     expect(renderNft(planRouting(twoLinks, { isp1: isp1Up, isp2: isp2Up }, ids).nft)).toBe(`table inet multiwan {
-  set lan4 {
-    type ipv4_addr
-    flags interval
-  }
-  set lan6 {
-    type ipv6_addr
-    flags interval
+  chain stamp {
   }
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
@@ -32,33 +26,38 @@ describe('renderNft', () => {
   }
 }
 flush table inet multiwan
-flush set inet multiwan lan4
-flush set inet multiwan lan6
-add element inet multiwan lan4 { 192.168.10.0/24 }
-table inet multiwan {
-  chain prerouting {
-    iifname "ppp0" ct state new ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
-    iifname "ppp1" ct state new ct mark set ct mark & 0xffffc0ff | 0x200 comment "isp2"
-    iifname { "ppp0", "ppp1" } return
-    ip daddr @lan4 return
-    ct mark & 0x3f00 == 0x100 meta mark set meta mark & 0xffffc0ff | 0x100 comment "isp1"
-    ct mark & 0x3f00 == 0x200 meta mark set meta mark & 0xffffc0ff | 0x200 comment "isp2"
-  }
-  chain output {
-    ip daddr @lan4 return
-    ct mark & 0x3f00 == 0x100 meta mark set meta mark & 0xffffc0ff | 0x100 comment "isp1"
-    ct mark & 0x3f00 == 0x200 meta mark set meta mark & 0xffffc0ff | 0x200 comment "isp2"
-  }
-  chain postrouting {
-    ct mark & 0x3f00 != 0x0 return
-    oifname "ppp0" ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
-    oifname "ppp1" ct mark set ct mark & 0xffffc0ff | 0x200 comment "isp2"
-  }
-  chain nat_postrouting {
-    oifname { "ppp0", "ppp1" } masquerade
-  }
-}
+add rule inet multiwan prerouting iifname "ppp0" ct state new ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
+add rule inet multiwan prerouting iifname "ppp1" ct state new ct mark set ct mark & 0xffffc0ff | 0x200 comment "isp2"
+add rule inet multiwan prerouting iifname { "ppp0", "ppp1" } return
+add rule inet multiwan prerouting ip daddr { 192.168.10.0/24 } return
+add rule inet multiwan prerouting ct mark & 0x3f00 == 0x100 meta mark set meta mark & 0xffffc0ff | 0x100 comment "isp1"
+add rule inet multiwan prerouting ct mark & 0x3f00 == 0x200 meta mark set meta mark & 0xffffc0ff | 0x200 comment "isp2"
+add rule inet multiwan output ip daddr { 192.168.10.0/24 } return
+add rule inet multiwan output ct mark & 0x3f00 == 0x100 meta mark set meta mark & 0xffffc0ff | 0x100 comment "isp1"
+add rule inet multiwan output ct mark & 0x3f00 == 0x200 meta mark set meta mark & 0xffffc0ff | 0x200 comment "isp2"
+add rule inet multiwan postrouting ct mark & 0x3f00 != 0x0 return
+add rule inet multiwan postrouting oifname "ppp0" ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
+add rule inet multiwan postrouting oifname "ppp1" ct mark set ct mark & 0xffffc0ff | 0x200 comment "isp2"
+add rule inet multiwan nat_postrouting oifname { "ppp0", "ppp1" } masquerade
+add rule inet multiwan stamp return comment "plan 0e873d03"
 `);
+  });
+
+  it('the stamp follows the rules: a change of weight alone (routing only) keeps it, a new link changes it', () => {
+    const both = planRouting(twoLinks, { isp1: isp1Up, isp2: isp2Up }, ids).nft;
+    const reweighted = planRouting({ ...twoLinks, links: twoLinks.links.map((l) => ({ ...l, weight: 1 })) }, { isp1: isp1Up, isp2: isp2Up }, ids).nft;
+    const one = planRouting(twoLinks, { isp1: isp1Up }, ids).nft;
+    expect(nftStamp(reweighted)).toBe(nftStamp(both));
+    expect(nftStamp(one)).not.toBe(nftStamp(both));
+    expect(nftStamp(planRouting(twoLinks, {}, ids).nft)).toBe(ABSENT);
+  });
+
+  it.each([
+    ['table inet multiwan {\n\tchain stamp {\n\t\treturn comment "plan 0e873d03"\n\t}\n}\n', '0e873d03'],
+    ['', ABSENT],
+    ['Error: No such file or directory', ABSENT],
+  ])('parseNftStamp(%j) is %s', (listing, stamp) => {
+    expect(parseNftStamp(listing)).toBe(stamp);
   });
 
   it('every mark write keeps the bits outside the mask (a mask in the high bits)', () => {
@@ -66,12 +65,11 @@ table inet multiwan {
     expect(script).toContain('ct mark set ct mark & 0xffffff | 0x1000000 comment "a"');
     expect(script).toContain('ct mark & 0xff000000 == 0x1000000 meta mark set meta mark & 0xffffff | 0x1000000');
     expect(script).not.toContain('masquerade');
-    expect(script).not.toContain('@lan4');
+    expect(script).not.toContain('daddr');
   });
 
   it('an IPv6 lan gets its own set and return', () => {
     const script = renderNft({ mask: 0x3f00, links: [{ name: 'a', iface: 'eth1', mark: 0x100, masquerade: true }], lan4: [], lan6: ['fd00::/64'] });
-    expect(script).toContain('add element inet multiwan lan6 { fd00::/64 }');
-    expect(script).toContain('ip6 daddr @lan6 return');
+    expect(script).toContain('add rule inet multiwan prerouting ip6 daddr { fd00::/64 } return');
   });
 });
