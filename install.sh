@@ -21,6 +21,7 @@ esac
 # name without dots (run-parts skips names with dots) -> bundle
 hooks="etc/ppp/ip-up.d/multiwan:ip-up etc/ppp/ip-down.d/multiwan:ip-down usr/sbin/multiwan:multiwan"
 rt_protos="etc/iproute2/rt_protos.d/multiwan.conf"
+unit="lib/systemd/system/multiwan-monitor.service"
 config="etc/multiwan/multiwan.toml"
 
 install_all() {
@@ -39,6 +40,8 @@ install_all() {
     install -D -m 0755 "$here/dist/${pair#*:}" "$target"
     echo "installed $target"
   done
+  install -D -m 0644 "$here/systemd/multiwan-monitor.service" "$D/$unit"
+  echo "installed $D/$unit"
   mkdir -p "$D/etc/iproute2/rt_protos.d"
   printf '# multiwan: routes and rules it owns carry this protocol id\n242\tmultiwan\n' > "$D/$rt_protos"
   echo "installed $D/$rt_protos"
@@ -48,9 +51,16 @@ install_all() {
     install -D -m 0644 "$here/docs/multiwan.example.toml" "$D/$config"
     echo "installed $D/$config (an example, all comments: name your links, then 'multiwan check')"
   fi
+  if [ -z "$D" ] && [ -d /run/systemd/system ]; then
+    systemctl daemon-reload
+    systemctl enable --now multiwan-monitor.service && echo "enabled and started multiwan-monitor.service"
+  fi
 }
 
 uninstall_all() {
+  if [ -z "$D" ] && [ -d /run/systemd/system ] && [ -e "/$unit" ]; then
+    systemctl disable --now multiwan-monitor.service || true
+  fi
   if [ -z "$D" ] && [ -x /usr/sbin/multiwan ]; then
     # Routes, rules and the nft table multiwan made, and its runtime state.
     /usr/sbin/multiwan down || echo "install.sh: 'multiwan down' failed; check 'ip rule' and 'nft list table inet multiwan'" >&2
@@ -60,6 +70,8 @@ uninstall_all() {
     rm -f "$D/${pair%%:*}" && echo "removed $D/${pair%%:*}"
   done
   rm -f "$D/$rt_protos" && echo "removed $D/$rt_protos"
+  rm -f "$D/$unit" && echo "removed $D/$unit"
+  if [ -z "$D" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
   if [ "$action" = purge ] || cmp -s "$here/docs/multiwan.example.toml" "$D/$config"; then
     rm -rf "$D/etc/multiwan" && echo "removed $D/etc/multiwan"
   elif [ -e "$D/$config" ]; then

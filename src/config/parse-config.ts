@@ -22,6 +22,32 @@ const address = z.string().superRefine((text, ctx) => {
   }
 });
 
+/** "200ms", "1.5s", "2m", or a number of milliseconds. */
+const duration = (min: number, max: number) =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined || ms < min || ms > max) {
+      ctx.addIssue({ code: 'custom', message: `must be a duration from ${min}ms to ${max / 1000}s, like "200ms" or "1s"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const count = (what: string, min: number, max: number) =>
+  z.number().int({ message: `must be a whole number of ${what} from ${min} to ${max}` }).min(min, { message: `must be a whole number of ${what} from ${min} to ${max}` }).max(max, { message: `must be a whole number of ${what} from ${min} to ${max}` });
+
+const checkSchema = z
+  .object({
+    targets: z.array(address).min(1, { message: 'needs at least one address to probe (two or more ride out a lossy link; see the README)' }),
+    method: z.enum(['icmp', 'tcp'], { errorMap: () => ({ message: 'must be "icmp" or "tcp"' }) }).default('icmp'),
+    port: count('a TCP port', 1, 65535).default(443),
+    interval: duration(50, 60_000).default(200),
+    count: count('probes per target in each interval', 1, 10).default(3),
+    down: count('failed intervals', 1, 100).default(3),
+    up: count('good intervals', 1, 100).default(3),
+  })
+  .strict();
+
 const linkSchema = z
   .object({
     interface: z.string().refine(isInterfaceName, { message: `must be an interface name: ${interfaceNameRule}` }),
@@ -35,6 +61,8 @@ const linkSchema = z
     dns: z.array(address).default([]),
     routes: z.array(prefix).default([]),
     id: z.number().int().min(1, { message: 'must be a whole number of 1 or more' }).optional(),
+    check: checkSchema.optional(),
+    flush_conntrack: z.boolean().default(true),
   })
   .strict();
 
@@ -95,6 +123,20 @@ function toConfig(raw: RawConfig, file: string): Config {
     dns: link.dns.map((a) => parseAddress(a)!.address),
     routes: link.routes.map(canonical),
     ...(link.id !== undefined ? { id: link.id } : {}),
+    ...(link.check
+      ? {
+          check: {
+            targets: link.check.targets.map((a) => parseAddress(a)!.address),
+            method: link.check.method,
+            port: link.check.port,
+            intervalMs: link.check.interval,
+            count: link.check.count,
+            down: link.check.down,
+            up: link.check.up,
+          },
+        }
+      : {}),
+    flushConntrack: link.flush_conntrack,
   }));
   return {
     file,
@@ -162,8 +204,7 @@ function crossCheck(raw: LenientView, source: string, file: string): string[] {
     byInterface.set(link.interface, name);
   }
   // Ids whose table would be a reserved one are skipped, so they do not count.
-  let usable = 0;
-  if (base !== undefined) for (let id = 1; id <= capacity; id++) if (!isReservedTable(base + id)) usable++;
+  const usable = base === undefined ? 0 : capacity - [253, 254, 255].filter((t) => t >= base + 1 && t <= base + capacity).length;
   if (capacity && base !== undefined && names.length > usable) {
     const skipped = capacity - usable;
     at(
@@ -203,6 +244,15 @@ function crossCheck(raw: LenientView, source: string, file: string): string[] {
     });
   }
   return problems;
+}
+
+export function parseDuration(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m)$/.exec(value.trim());
+  if (!match) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'];
+  return Math.round(Number(match[1]) * unit);
 }
 
 function toNumber(value: unknown): number | undefined {

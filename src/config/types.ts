@@ -11,6 +11,24 @@ export interface LinkConfig {
   routes: string[];
   /** Pinned id (table = table_base + id, mark = id << shift of mark_mask). */
   id?: number;
+  /** Health probes; without them only carrier and address decide. */
+  check?: CheckConfig;
+  /** Delete the connections pinned to the link when it leaves service (default true). */
+  flushConntrack: boolean;
+}
+
+/** How the monitor probes a link: one window every intervalMs, `count` probes to each target in it. */
+export interface CheckConfig {
+  targets: string[];
+  method: 'icmp' | 'tcp';
+  /** TCP port for method "tcp". */
+  port: number;
+  intervalMs: number;
+  count: number;
+  /** Failed windows in a row that take the link out of service. */
+  down: number;
+  /** Good windows in a row that put it back. */
+  up: number;
 }
 
 export interface Config {

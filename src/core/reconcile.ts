@@ -34,7 +34,7 @@ export async function reconcile(ctx: Context): Promise<Applied & { inService: st
     // The ruleset recorded states call for: the stamp is checked, not trusted.
     const applied = await applyPlan(ctx.run, plan, { dryRun: ctx.dryRun, previousNft: plan.nft });
     if (!ctx.dryRun) writeLinkIds(ctx.stateDir, ids);
-    return { ...applied, inService: plan.nft.links.map((l) => l.name) };
+    return { ...applied, inService: plan.inService };
   });
 }
 

@@ -1,20 +1,36 @@
 import type { Config } from '../config/types.js';
 import { linkNumbers } from '../plan/assign-ids.js';
 import { hex } from '../plan/render-ip-batch.js';
+import type { LinkHealth } from '../state/state-store.js';
 import type { LinkIds, LinkStates } from '../state/types.js';
 
 /** `multiwan status` text: one line per configured link. Pure. */
-export function renderStatus(config: Config, states: LinkStates, ids: LinkIds, inService: readonly string[]): string {
+export function renderStatus(
+  config: Config,
+  states: LinkStates,
+  ids: LinkIds,
+  inService: readonly string[],
+  health: Readonly<Record<string, LinkHealth | undefined>> = {},
+): string {
   const rows = config.links.map((link) => {
     const state = states[link.name];
     const id = ids[link.name];
     const numbers = id === undefined ? undefined : linkNumbers(config, id);
-    const status = !state ? 'never seen' : !state.up ? 'down' : inService.includes(link.name) ? 'up, in service' : 'up, out of service';
+    const status = !state
+      ? 'never seen'
+      : !state.up
+        ? 'down'
+        : inService.includes(link.name)
+          ? 'up, in service'
+          : `up, out of service (${state.healthReason ?? 'unhealthy'})`;
+    const since = state?.up && state.healthy === false && state.healthSince ? state.healthSince : state?.since;
+    const probe = health[link.name];
     return [
       link.name,
       state?.iface ?? link.interface,
       status,
-      state?.since ? `since ${state.since}` : '',
+      since ? `since ${since}` : '',
+      probe?.probing && state?.up ? `rtt ${probe.lastRttMs !== undefined ? `${probe.lastRttMs} ms` : '-'}  loss ${Math.round(probe.loss * 100)}%` : '',
       state?.local ? `address ${state.local}${state.peer ? ` peer ${state.peer}` : ''}` : '',
       numbers ? `table ${numbers.table} mark ${hex(numbers.mark)}` : '',
       `weight ${link.weight}`,

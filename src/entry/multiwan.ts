@@ -1,11 +1,12 @@
-// The admin's command: status, apply, check, down.
+// The admin's command: status, apply, check, monitor, down.
 import yargs from 'yargs/yargs';
 import { defaultContext } from '../core/default-context.js';
 import { currentPlan, reconcile, requireConfig, takeDown } from '../core/reconcile.js';
 import { renderStatus } from '../core/render-status.js';
 import { renderIpBatch } from '../plan/render-ip-batch.js';
 import { renderNft } from '../plan/render-nft.js';
-import { readLinkIds, readLinkStates } from '../state/state-store.js';
+import { startMonitor } from '../monitor/run-monitor.js';
+import { readLinkHealth, readLinkIds, readLinkStates } from '../state/state-store.js';
 import { runMain } from './run-main.js';
 
 const options = { config: { type: 'string', describe: 'config file (default $MULTIWAN_CONFIG or /etc/multiwan/multiwan.toml)' } } as const;
@@ -24,7 +25,8 @@ void runMain('multiwan', async () => {
       const config = await requireConfig(ctx.configFile);
       const states = readLinkStates(ctx.stateDir);
       const plan = await currentPlan(config, ctx.stateDir);
-      ctx.say(renderStatus(config, states, readLinkIds(ctx.stateDir), plan.nft.links.map((l) => l.name)));
+      const health = Object.fromEntries(config.links.map((l) => [l.name, readLinkHealth(ctx.stateDir, l.name)]));
+      ctx.say(renderStatus(config, states, readLinkIds(ctx.stateDir), plan.inService, health));
     })
     .command('apply', 're-apply the routing for the links as they are now (after editing the config)', dryRun, async (argv) => {
       const ctx = contextOf(argv);
@@ -39,12 +41,24 @@ void runMain('multiwan', async () => {
       ctx.say(`${ctx.configFile}: ok, ${config.links.length} link(s)`);
       ctx.say(`# routes and rules (as an ip batch from nothing)\n${renderIpBatch({ routes: [], rules: [] }, plan.ip4)}# nft -f -\n${renderNft(plan.nft)}`);
     })
+    .command('monitor', 'run the health monitor (the multiwan-monitor service): probes, carrier and address watching; SIGHUP reloads the config', {}, async (argv) => {
+      const ctx = contextOf(argv);
+      const log = (line: string) => process.stdout.write(`${line}\n`);
+      const monitor = await startMonitor(ctx, log);
+      process.on('SIGHUP', () => void monitor.reload());
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      await monitor.stop();
+      log('stopped');
+    })
     .command('down', 'remove every route, rule and nft table multiwan made, and forget the link states', dryRun, async (argv) => {
       const ctx = contextOf(argv);
       const applied = await takeDown(ctx);
       if (ctx.dryRun) ctx.say(`# ip -4 -batch -\n${applied.ipBatch}# nft -f -\n${applied.nftScript}`);
     })
-    .demandCommand(1, 'name a command: status, apply, check or down')
+    .demandCommand(1, 'name a command: status, apply, check, monitor or down')
     .strict()
     .fail((message, error) => {
       if (error) throw error;

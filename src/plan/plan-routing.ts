@@ -10,6 +10,12 @@
  *   P+400   lookup <table_base>                   the balance table: per-link destination routes and
  *                                                 the weighted multipath default over the links in service
  * A default route the admin keeps in main is looked up after all of these, as the fallback.
+ *
+ * A link that is up but out of service (the monitor found it dead) keeps its
+ * table and its `from` rule, so probes bound to its address still go out
+ * through it, and its nft marks and masquerade; it leaves the balanced
+ * default, its destination routes, its DNS rules and its fwmark rule, so no
+ * new traffic is sent to it.
  */
 import type { Config, LinkConfig } from '../config/types.js';
 import { parsePrefix } from '../net/address.js';
@@ -24,20 +30,23 @@ interface ActiveLink {
   state: LinkState & { local: string };
   table: number;
   mark: number;
+  inService: boolean;
 }
 
 export function planRouting(config: Config, states: LinkStates, ids: LinkIds): Plan {
-  const active = activeLinks(config, states, ids);
-  if (active.length === 0) {
-    return { ip4: { routes: [], rules: [] }, nft: { mask: config.markMask, links: [], lan4: [], lan6: [] }, sysctls: [] };
+  const up = upLinks(config, states, ids);
+  const active = up.filter((link) => link.inService);
+  if (up.length === 0) {
+    return { ip4: { routes: [], rules: [] }, nft: { mask: config.markMask, links: [], lan4: [], lan6: [] }, sysctls: [], inService: [] };
   }
   const P = config.rulePriority;
   const routes: Route[] = [];
   const rules: Rule[] = [{ priority: P + ruleOffsets.main, table: 254, suppressPrefixLength: 0 }];
 
-  for (const link of active) {
+  for (const link of up) {
     routes.push(...linkTableRoutes(link));
     rules.push({ priority: P + ruleOffsets.from, from: link.state.local, table: link.table });
+    if (!link.inService) continue;
     rules.push({ priority: P + ruleOffsets.fwmark, fwmark: link.mark, fwmask: config.markMask, table: link.table });
     for (const server of link.config.dns) {
       if (!server.includes(':')) rules.push({ priority: P + ruleOffsets.dns, to: server, table: link.table });
@@ -50,14 +59,14 @@ export function planRouting(config: Config, states: LinkStates, ids: LinkIds): P
       if (!prefix.includes(':')) routes.push({ table: balance, dst: prefix, ...exitVia(link) });
     }
   }
-  routes.push(balancedDefault(balance, active));
+  if (active.length) routes.push(balancedDefault(balance, active));
   rules.push({ priority: P + ruleOffsets.balance, table: balance });
 
   return {
     ip4: { routes, rules },
     nft: {
       mask: config.markMask,
-      links: active.map((link): NftLink => ({
+      links: up.map((link): NftLink => ({
         name: link.config.name,
         iface: link.state.iface,
         mark: link.mark,
@@ -66,19 +75,20 @@ export function planRouting(config: Config, states: LinkStates, ids: LinkIds): P
       lan4: config.lan.filter((p) => !p.includes(':')),
       lan6: config.lan.filter((p) => p.includes(':')),
     },
-    sysctls: sysctlsFor(active),
+    sysctls: sysctlsFor(up),
+    inService: active.map((link) => link.config.name),
   };
 }
 
-/** Links that are up with a known address, in config order. */
-function activeLinks(config: Config, states: LinkStates, ids: LinkIds): ActiveLink[] {
+/** Links that are up with a known address, in config order, each marked in or out of service. */
+function upLinks(config: Config, states: LinkStates, ids: LinkIds): ActiveLink[] {
   const active: ActiveLink[] = [];
   for (const link of config.links) {
     const state = states[link.name];
     const id = ids[link.name];
     if (!state?.up || !state.local || id === undefined) continue;
     const { table, mark } = linkNumbers(config, id);
-    active.push({ config: link, state: state as ActiveLink['state'], table, mark });
+    active.push({ config: link, state: state as ActiveLink['state'], table, mark, inService: state.healthy !== false });
   }
   return active;
 }

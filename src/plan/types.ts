@@ -62,6 +62,8 @@ export interface Plan {
   ip4: Owned;
   nft: NftPlan;
   sysctls: Sysctl[];
+  /** Names of the links new traffic may use, in config order. */
+  inService: string[];
 }
 
 export interface LinkNumbers {

@@ -36,6 +36,24 @@ export function writeLinkIds(dir: string, ids: LinkIds): void {
   writeJsonAtomic(join(dir, 'ids.json'), ids);
 }
 
+/** What the monitor publishes of a link's probing (health-NAME.json). */
+export interface LinkHealth {
+  link: string;
+  probing: boolean;
+  lastRttMs?: number;
+  loss: number;
+  windows: number;
+  updated: string;
+}
+
+export function writeLinkHealth(dir: string, health: LinkHealth): void {
+  writeJsonAtomic(join(dir, `health-${health.link}.json`), health);
+}
+
+export function readLinkHealth(dir: string, link: string): LinkHealth | undefined {
+  return readJson<LinkHealth>(join(dir, `health-${link}.json`));
+}
+
 export interface ConfigCache {
   key: string;
   config: unknown;

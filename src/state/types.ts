@@ -9,6 +9,12 @@ export interface LinkState {
   gateway?: string;
   /** ISO time of the last change of `up`. */
   since: string;
+  /** The monitor's verdict: false takes an up link out of service (absent: healthy). */
+  healthy?: boolean;
+  /** Why it is out of service: "probes" (targets unanswered), "carrier". */
+  healthReason?: string;
+  /** ISO time of the last change of `healthy`. */
+  healthSince?: string;
 }
 
 export type LinkStates = Readonly<Record<string, LinkState>>;

@@ -28,8 +28,13 @@ describe('install.sh with DESTDIR', () => {
       '/etc/multiwan/multiwan.toml',
       '/etc/ppp/ip-down.d/multiwan',
       '/etc/ppp/ip-up.d/multiwan',
+      '/lib/systemd/system/multiwan-monitor.service',
       '/usr/sbin/multiwan',
     ]);
+    const unit = readFileSync(path.join(dest, 'lib/systemd/system/multiwan-monitor.service'), 'utf8');
+    expect(unit).toContain('ExecStart=/usr/sbin/multiwan monitor');
+    expect(unit).toContain('Restart=on-failure');
+    expect(unit).toContain('ExecReload=/bin/kill -HUP $MAINPID');
     for (const hook of ['/etc/ppp/ip-up.d/multiwan', '/etc/ppp/ip-down.d/multiwan', '/usr/sbin/multiwan']) {
       expect(statSync(dest + hook).mode & 0o777).toBe(0o755);
       expect(readFileSync(dest + hook, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);

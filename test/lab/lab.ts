@@ -170,15 +170,17 @@ interface Background {
   /** Resolves with the first line (including past ones) matching `pred`, or undefined on timeout/exit. */
   waitLine(pred: (line: string) => boolean, timeoutMs: number, fromIndex?: number): Promise<string | undefined>;
   stop(graceMs?: number): Promise<void>;
+  /** Sends a signal to its process group. */
+  signal(signal: NodeJS.Signals): void;
 }
 
-function spawnBackground(ns: string, argv: string[]): Background {
+function spawnBackground(ns: string, argv: string[], env: Record<string, string> = {}): Background {
   const [file, ...args] = inNs(ns, argv) as [string, ...string[]];
   const child: ResultPromise = execa(file, args, {
     reject: false,
     detached: true,
     extendEnv: false,
-    env: { PATH: STD_PATH },
+    env: { PATH: STD_PATH, ...env },
     stdin: 'ignore',
     buffer: false,
   });
@@ -205,6 +207,9 @@ function spawnBackground(ns: string, argv: string[]): Background {
         waiters.add(wake);
         check();
       }),
+    signal: (signal) => {
+      if (!bg.exited) killGroup(bg.pid, signal);
+    },
     stop: async (graceMs = 2000) => {
       if (bg.exited) return;
       killGroup(bg.pid, 'SIGTERM');
@@ -740,6 +745,19 @@ export async function connectFromServer(
 }
 
 /** Environment for running the product's CLI by hand in the router namespace. */
+export type BackgroundProcess = Background;
+
+/**
+ * A long-running program in one of the lab's namespaces (e.g. `multiwan
+ * monitor` in the router), its stdout followed line by line; stopped by
+ * lab.destroy() at the latest.
+ */
+export function startBackground(lab: Lab, ns: string, argv: string[], env: Record<string, string> = {}): BackgroundProcess {
+  const bg = spawnBackground(ns, argv, env);
+  internalsOf(lab).background.add(bg);
+  return bg;
+}
+
 export function productEnv(lab: Lab): Record<string, string> {
   return { MULTIWAN_CONFIG: path.join(lab.dirs.etc, 'multiwan.toml'), MULTIWAN_STATE_DIR: lab.dirs.run };
 }

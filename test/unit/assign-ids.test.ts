@@ -22,6 +22,7 @@ function configOf(links: (string | [string, number])[], over: Partial<Config> = 
         masquerade: true,
         dns: [],
         routes: [],
+        flushConntrack: true,
         ...(id !== undefined ? { id } : {}),
       };
     }),

@@ -9,6 +9,7 @@ const link = (name: string, iface: string): LinkConfig => ({
   masquerade: true,
   dns: [],
   routes: [],
+  flushConntrack: true,
 });
 
 const config: Config = {

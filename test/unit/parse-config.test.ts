@@ -57,8 +57,9 @@ interface = "eth1"
           masquerade: false,
           dns: ['192.0.2.53', '2001:db8::53'],
           routes: ['198.51.100.0/24', '203.0.113.7'],
+          flushConntrack: true,
         },
-        { name: 'isp2', interface: 'eth1', weight: 1, masquerade: true, dns: [], routes: [] },
+        { name: 'isp2', interface: 'eth1', weight: 1, masquerade: true, dns: [], routes: [], flushConntrack: true },
       ],
     };
     expect(parseConfig(source, FILE)).toEqual(expected);

@@ -27,3 +27,17 @@ describe('planFlush: stale NAT cleanup', () => {
     expect(planFlush(before, after, numbers).map(conntrackArgv)).toEqual(argv);
   });
 });
+
+describe('planFlush: leaving service', () => {
+  const out = { ...isp1Up, healthy: false };
+  it('flushes the connections pinned to a link the monitor takes out of service', () => {
+    expect(planFlush(isp1Up, out, numbers).map(conntrackArgv)).toEqual([['conntrack', '-D', '--mark', '0x100/0x3f00']]);
+  });
+  it('not with flush_conntrack = false', () => {
+    expect(planFlush(isp1Up, out, { ...numbers, flushOnHealth: false })).toEqual([]);
+  });
+  it('nothing when it comes back into service, or stays out', () => {
+    expect(planFlush(out, isp1Up, numbers)).toEqual([]);
+    expect(planFlush(out, out, numbers)).toEqual([]);
+  });
+});

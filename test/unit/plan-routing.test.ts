@@ -126,3 +126,27 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
     expect(states).toEqual(copy);
   });
 });
+
+describe('planRouting: a link out of service', () => {
+  const out = { ...isp1Up, healthy: false, healthReason: 'probes' };
+
+  it('keeps its table and from rule (probes still go out through it), drops it from the balance, its routes, DNS and fwmark rules', () => {
+    const plan = planRouting(twoLinks, { isp1: out, isp2: isp2Up }, ids);
+    const batch = renderIpBatch({ routes: [], rules: [] }, plan.ip4);
+    expect(batch).toContain('route replace default table 201 proto 242 dev ppp0 scope link src 100.64.1.2');
+    expect(batch).toContain('rule add priority 1100 from 100.64.1.2 lookup 201 protocol 242');
+    expect(batch).not.toContain('fwmark 0x100');
+    expect(batch).not.toContain('to 24.19.100.1');
+    expect(batch).not.toContain('196.21.0.0/19');
+    expect(batch).toContain('route replace default table 200 proto 242 dev ppp1 scope link');
+    expect(plan.inService).toEqual(['isp2']);
+    // nft still marks and masquerades it: inbound and probe traffic on it stay consistent.
+    expect(plan.nft.links.map((l) => l.name)).toEqual(['isp1', 'isp2']);
+  });
+
+  it('every link out of service: no balanced default, so main (the admin’s own default) decides', () => {
+    const plan = planRouting(twoLinks, { isp1: out, isp2: { ...isp2Up, healthy: false } }, ids);
+    expect(plan.ip4.routes.filter((r) => r.table === 200)).toEqual([]);
+    expect(plan.inService).toEqual([]);
+  });
+});

@@ -1,0 +1,172 @@
+// End to end, issue 3: `multiwan monitor` (the built bundle) in the router
+// namespace, both links brought up through Debian's /etc/ppp/ip-up, and the
+// ISPs made to fail the way real ones do: silently (everything forwarded
+// dropped, the PPP link still up), by a cut cable (carrier gone), and by
+// losing 20% of packets at random. Checked by real traffic and by the kernel's
+// routing tables, never by the monitor's word alone.
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLab, needsRoot, productEnv, startBackground, startStream, type BackgroundProcess, type Lab } from '../lab/lab.js';
+
+const skip = needsRoot();
+const dist = (name: string) => path.resolve('dist', name);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const config = (check: string) => `
+lan = ["192.168.10.0/24"]
+
+[link.isp1]
+interface = "ppp0"
+weight = 1
+check = { targets = ["198.51.100.10", "203.0.113.2"]${check} }
+
+[link.isp2]
+interface = "ppp1"
+weight = 1
+check = { targets = ["198.51.100.10", "203.0.113.6"]${check} }
+`;
+
+let lab: Lab | undefined;
+
+async function routerWithMonitor(check = ''): Promise<{ l: Lab; monitor: BackgroundProcess }> {
+  const l = await createLab({ links: 2 });
+  lab = l;
+  await l.installHooks(dist('ip-up'), dist('ip-down'));
+  await l.writeConfig(config(check));
+  for (const iface of ['ppp0', 'ppp1'] as const) {
+    const result = await l.ppp('up', iface);
+    expect(result.hookFailed, result.stdout + result.stderr).toBe(false);
+  }
+  const monitor = startBackground(l, l.ns.rtr, [dist('multiwan'), 'monitor'], productEnv(l));
+  expect(await monitor.waitLine((line) => line.startsWith('monitoring isp1, isp2'), 5000), monitor.stderr).toBeDefined();
+  await sleep(1000); // a few good windows
+  return { l, monitor };
+}
+
+/** The ISP stops forwarding anything (or a random share) while the PPP link stays up. */
+async function ispFault(l: Lab, isp: 'isp1' | 'isp2', rule: string | undefined) {
+  await l.exec(l.ns[isp], ['nft', 'delete', 'table', 'inet', 'labfault'], { reject: false });
+  if (!rule) return;
+  await l.exec(l.ns[isp], ['nft', '-f', '-'], {
+    input: `table inet labfault {\n  chain forward {\n    type filter hook forward priority -5; policy accept;\n    ${rule}\n  }\n}\n`,
+  });
+}
+
+const balance = async (l: Lab) => (await l.exec(l.ns.rtr, ['ip', 'route', 'show', 'table', '200'])).stdout;
+
+/** Polls the kernel until `pred` holds; returns the milliseconds it took, or undefined. */
+async function within(timeoutMs: number, pred: () => Promise<boolean>): Promise<number | undefined> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    if (await pred()) return Date.now() - start;
+    await sleep(10);
+  }
+  return undefined;
+}
+
+const transitions = (monitor: BackgroundProcess) => monitor.lines.filter((line) => /out of service|back in service/.test(line));
+
+describe.skipIf(!!skip)(`health monitor end to end${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  afterEach(async () => {
+    await lab?.destroy();
+    lab = undefined;
+  });
+
+  it('silent death: new client connections go through the other link within 2 s; when the ISP recovers the link returns', async () => {
+    const { l, monitor } = await routerWithMonitor();
+    expect(await balance(l)).toMatch(/nexthop dev ppp0[\s\S]*nexthop dev ppp1/);
+    await ispFault(l, 'isp1', 'drop');
+    await sleep(2000);
+    expect(await l.whoami({ count: 20, timeoutMs: 1500 })).toEqual({ [l.addr.ppp1Local]: 20 });
+    expect(monitor.lines.some((line) => line.startsWith('isp1 (ppp0): out of service: no reply from 198.51.100.10, 203.0.113.2'))).toBe(true);
+    const status = await l.exec(l.ns.rtr, [dist('multiwan'), 'status'], { env: productEnv(l) });
+    expect(status.stdout).toMatch(/isp1\s+ppp0\s+up, out of service \(probes\)/);
+
+    await ispFault(l, 'isp1', undefined);
+    const back = await within(5000, async () => /nexthop dev ppp0[\s\S]*nexthop dev ppp1/.test(await balance(l)));
+    expect(back, 'isp1 back in the balanced route').toBeDefined();
+    expect(monitor.lines.some((line) => line.startsWith('isp1 (ppp0): back in service'))).toBe(true);
+    const seen = await l.whoami({ count: 40 });
+    expect(seen.error ?? 0).toBe(0);
+    expect(seen[l.addr.ppp0Local]).toBeGreaterThan(0);
+  });
+
+  it('cable cut: the link is out of the balanced route within 300 ms', async () => {
+    const { l, monitor } = await routerWithMonitor();
+    await l.carrier('ppp0', false);
+    const took = await within(2000, async () => !(await balance(l)).includes('ppp0'));
+    expect(took, 'ppp0 left the balanced route').toBeDefined();
+    expect(took!).toBeLessThan(300);
+    expect(await monitor.waitLine((line) => line.startsWith('isp1 (ppp0): out of service: carrier lost'), 1000)).toBeDefined();
+    await l.carrier('ppp0', true);
+    expect(await within(5000, async () => (await balance(l)).includes('ppp0')), 'back after the cable is plugged in').toBeDefined();
+  });
+
+  it('lossy: 20% of packets dropped at random for 60 s changes nothing', async () => {
+    const { l, monitor } = await routerWithMonitor();
+    await ispFault(l, 'isp1', 'numgen random mod 5 0 counter drop');
+    await sleep(60_000);
+    const dropped = await l.exec(l.ns.isp1, ['nft', 'list', 'table', 'inet', 'labfault']);
+    expect(Number(/packets (\d+)/.exec(dropped.stdout)?.[1] ?? 0)).toBeGreaterThan(100); // the loss was real
+    expect(transitions(monitor)).toEqual([]);
+    expect(await balance(l)).toMatch(/nexthop dev ppp0[\s\S]*nexthop dev ppp1/);
+  }, 120_000);
+
+  it('a long TCP stream pinned to the healthy link survives the other link’s death and recovery', async () => {
+    const { l, monitor } = await routerWithMonitor();
+    // The balanced route hashes per connection: open streams until one is on isp2.
+    let stream = await startStream(l);
+    for (let i = 0; i < 20 && (await stream.stats()).seenAs !== l.addr.ppp1Local; i++) {
+      await stream.stop();
+      stream = await startStream(l);
+    }
+    expect((await stream.stats()).seenAs).toBe(l.addr.ppp1Local);
+
+    await ispFault(l, 'isp1', 'drop');
+    expect(await monitor.waitLine((line) => line.startsWith('isp1 (ppp0): out of service'), 3000)).toBeDefined();
+    await sleep(500);
+    await ispFault(l, 'isp1', undefined);
+    expect(await monitor.waitLine((line) => line.startsWith('isp1 (ppp0): back in service'), 5000)).toBeDefined();
+    await sleep(500);
+
+    const stats = await stream.stop();
+    expect(stats.error).toBeUndefined();
+    expect(stats.seenAs).toBe(l.addr.ppp1Local);
+    expect(stats.gaps).toBe(0);
+    expect(stats.maxGapMs).toBeLessThan(1000);
+  });
+
+  it('targets unreachable from the start: out of service, said once; a restarted monitor keeps the verdict without flapping', async () => {
+    const l = await createLab({ links: 2 });
+    lab = l;
+    await l.installHooks(dist('ip-up'), dist('ip-down'));
+    await l.writeConfig(config('').replace('"198.51.100.10", "203.0.113.2"', '"192.0.2.99"')); // nobody there
+    for (const iface of ['ppp0', 'ppp1'] as const) expect((await l.ppp('up', iface)).hookFailed).toBe(false);
+    let monitor = startBackground(l, l.ns.rtr, [dist('multiwan'), 'monitor'], productEnv(l));
+    expect(await monitor.waitLine((line) => line.startsWith('isp1 (ppp0): out of service'), 3000)).toBeDefined();
+    await sleep(3000);
+    expect(transitions(monitor)).toHaveLength(1);
+    expect(await balance(l)).not.toContain('ppp0');
+
+    await monitor.stop();
+    monitor = startBackground(l, l.ns.rtr, [dist('multiwan'), 'monitor'], productEnv(l));
+    expect(await monitor.waitLine((line) => line.startsWith('monitoring'), 5000)).toBeDefined();
+    await sleep(2000);
+    expect(transitions(monitor)).toEqual([]);
+    expect(await balance(l)).not.toContain('ppp0');
+  });
+
+  it('SIGHUP reloads the config; a broken one is logged and the old one kept', async () => {
+    const { l, monitor } = await routerWithMonitor();
+    await l.writeConfig(config('').replace('weight = 1', 'weight = 0'));
+    monitor.signal('SIGHUP');
+    expect(await monitor.waitLine((line) => line.startsWith('config not reloaded, keeping the previous one:'), 3000)).toMatch(
+      /link\.isp1\.weight: must be a whole number from 1 to 256/,
+    );
+    await ispFault(l, 'isp1', 'drop');
+    expect(await monitor.waitLine((line) => line.startsWith('isp1 (ppp0): out of service'), 3000), 'still monitoring').toBeDefined();
+    await l.writeConfig(config(', down = 5'));
+    monitor.signal('SIGHUP');
+    expect(await monitor.waitLine((line) => line.startsWith('config reloaded'), 3000)).toBeDefined();
+  });
+});
