@@ -1,8 +1,9 @@
 /**
  * Reads the config. A hook runs on every pppd event, and parsing TOML and
  * validating it costs more than the rest of the hook's own work, so the
- * validated Config is cached in the state directory, keyed by the file's
- * identity and times and by the build. The parser is loaded only on a miss.
+ * validated Config is cached in the state directory, keyed by the identity
+ * and times of the file and of every file it names (@lists, routes_file), and
+ * by the build. The parser is loaded only on a miss.
  */
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { ConfigError } from '../errors.js';
@@ -29,7 +30,7 @@ export async function loadConfig(file: string, cacheDir?: string): Promise<Confi
     stats = statSync(file);
     if (cacheDir) {
       const cached = readConfigCache(cacheDir);
-      if (cached?.key === cacheKey(file, stats)) return cached.config as Config;
+      if (cached?.key === cacheKey(file, stats) && depsUnchanged(cached.deps)) return cached.config as Config;
     }
     source = readFileSync(file, 'utf8');
   } catch (error) {
@@ -38,11 +39,26 @@ export async function loadConfig(file: string, cacheDir?: string): Promise<Confi
     throw new ConfigError(`${file}: cannot read the config (${code ?? String(error)}); check its permissions`);
   }
   const { parseConfig } = await import('./parse-config.js');
-  const config = parseConfig(source, file);
-  if (cacheDir) writeConfigCache(cacheDir, { key: cacheKey(file, stats), config });
+  const config = parseConfig(source, file, (path) => readFileSync(path, 'utf8'));
+  if (cacheDir) {
+    const deps = Object.fromEntries(config.files.map((dep) => [dep, depKey(dep)]));
+    writeConfigCache(cacheDir, { key: cacheKey(file, stats), deps, config });
+  }
   return config;
 }
 
 function cacheKey(file: string, stats: Stats): string {
   return [build, file, stats.dev, stats.ino, stats.size, stats.mtimeMs, stats.ctimeMs].join('|');
+}
+
+function depKey(file: string): string {
+  try {
+    return cacheKey(file, statSync(file));
+  } catch {
+    return 'missing';
+  }
+}
+
+function depsUnchanged(deps: Record<string, string> | undefined): boolean {
+  return Object.entries(deps ?? {}).every(([dep, key]) => depKey(dep) === key);
 }

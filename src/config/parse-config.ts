@@ -1,5 +1,6 @@
 /**
- * TOML text -> validated Config. Pure: the caller reads the file.
+ * TOML text -> validated Config. Pure: the caller reads the file, and passes
+ * a reader for the files the config names (@lists, routes_file).
  * Every problem becomes one line `file:line: key: what is wrong; how to fix`,
  * and all of them are reported at once.
  */
@@ -8,8 +9,10 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { interfaceNameRule, isInterfaceName, parseAddress, parsePrefix } from '../net/address.js';
 import { locateKey } from './locate-key.js';
+import { policySchema, readList, resolvePolicy, type FileReader } from './parse-policies.js';
+import { parsePrefixList } from './prefix-list.js';
 import { isReservedTable } from './reserved-tables.js';
-import type { Config, LinkConfig } from './types.js';
+import type { Config, LinkConfig, PolicyConfig } from './types.js';
 
 const prefix = z.string().superRefine((text, ctx) => {
   const parsed = parsePrefix(text);
@@ -60,6 +63,7 @@ const linkSchema = z
     masquerade: z.boolean().default(true),
     dns: z.array(address).default([]),
     routes: z.array(prefix).default([]),
+    routes_file: z.string().optional(),
     id: z.number().int().min(1, { message: 'must be a whole number of 1 or more' }).optional(),
     check: checkSchema.optional(),
     flush_conntrack: z.boolean().default(true),
@@ -85,12 +89,13 @@ const configSchema = z
     link: z
       .record(z.string(), linkSchema)
       .default({}),
+    policy: z.array(policySchema).default([]),
   })
   .strict();
 
 type RawConfig = z.infer<typeof configSchema>;
 
-export function parseConfig(source: string, file: string): Config {
+export function parseConfig(source: string, file: string, read?: FileReader): Config {
   let data: unknown;
   try {
     data = parseToml(source);
@@ -109,19 +114,53 @@ export function parseConfig(source: string, file: string): Config {
     ...(result.success ? [] : result.error.issues.map((issue) => describeIssue(issue, source, file))),
     ...crossCheck(lenientView(data), source, file),
   ];
-  if (problems.length || !result.success) throw problemsError(problems);
-  return toConfig(result.data, file);
+  if (!result.success) throw problemsError(problems);
+  const at = (path: (string | number)[], message: string) =>
+    problems.push(`${file}:${locateKey(source, path) ?? 1}: ${path.join('.')}: ${message}`);
+  const config = toConfig(result.data, file, read, at, (line) => problems.push(line));
+  if (problems.length) throw problemsError(problems);
+  return config;
 }
 
-function toConfig(raw: RawConfig, file: string): Config {
+function toConfig(
+  raw: RawConfig,
+  file: string,
+  read: FileReader | undefined,
+  at: (path: (string | number)[], message: string) => void,
+  problem: (line: string) => void,
+): Config {
   const canonical = (text: string) => (parsePrefix(text) as { text: string }).text;
+  const files = new Set<string>();
+  const routeOwner = new Map<string, string>();
+  const linkRoutes = (name: string, link: RawConfig['link'][string]): string[] => {
+    const routes = new Map<string, (message: string) => void>();
+    link.routes.forEach((route, i) => routes.set(canonical(route), (message) => at(['link', name, 'routes', i], message)));
+    if (link.routes_file) {
+      const listFile = link.routes_file;
+      const text = readList(listFile, read, (message) => at(['link', name, 'routes_file'], message));
+      if (text !== undefined) {
+        files.add(listFile);
+        const list = parsePrefixList(text, listFile);
+        list.problems.forEach(problem);
+        for (const entry of list.entries) {
+          if (!routes.has(entry.prefix.text)) routes.set(entry.prefix.text, (message) => problem(`${entry.where}: ${message}`));
+        }
+      }
+    }
+    for (const [route, report] of routes) {
+      const other = routeOwner.get(route);
+      if (other) report(`${route} is already routed through link "${other}"; a prefix belongs to one link`);
+      else routeOwner.set(route, name);
+    }
+    return [...routes.keys()];
+  };
   const links: LinkConfig[] = Object.entries(raw.link).map(([name, link]) => ({
     name,
     interface: link.interface,
     weight: link.weight,
     masquerade: link.masquerade,
     dns: link.dns.map((a) => parseAddress(a)!.address),
-    routes: link.routes.map(canonical),
+    routes: linkRoutes(name, link),
     ...(link.id !== undefined ? { id: link.id } : {}),
     ...(link.check
       ? {
@@ -138,6 +177,10 @@ function toConfig(raw: RawConfig, file: string): Config {
       : {}),
     flushConntrack: link.flush_conntrack,
   }));
+  const names = links.map((l) => l.name);
+  const policies = raw.policy
+    .map((policy, i) => resolvePolicy(policy, i, names, read, at, problem, files))
+    .filter((p): p is PolicyConfig => p !== undefined);
   return {
     file,
     lan: raw.lan.map(canonical),
@@ -145,6 +188,8 @@ function toConfig(raw: RawConfig, file: string): Config {
     tableBase: raw.table_base,
     rulePriority: raw.rule_priority,
     links,
+    policies,
+    files: [...files],
   };
 }
 
@@ -152,7 +197,7 @@ function toConfig(raw: RawConfig, file: string): Config {
 interface LenientView {
   mark_mask?: number;
   table_base?: number;
-  link: Record<string, { interface?: string; id?: number; routes: string[] }>;
+  link: Record<string, { interface?: string; id?: number }>;
 }
 
 function lenientView(data: unknown): LenientView {
@@ -168,7 +213,6 @@ function lenientView(data: unknown): LenientView {
     view.link[name] = {
       ...(typeof entry.interface === 'string' ? { interface: entry.interface } : {}),
       ...(Number.isSafeInteger(entry.id) && (entry.id as number) >= 1 ? { id: entry.id as number } : {}),
-      routes: Array.isArray(entry.routes) ? entry.routes.filter((r): r is string => typeof r === 'string') : [],
     };
   }
   return view;
@@ -229,19 +273,6 @@ function crossCheck(raw: LenientView, source: string, file: string): string[] {
   }
   if (base !== undefined && isReservedTable(base)) {
     at(['table_base'], `${base} is a reserved table (253-255 are default, main and local); pick a table_base such as 200`);
-  }
-  const routeOwner = new Map<string, string>();
-  for (const [name, link] of Object.entries(raw.link)) {
-    link.routes.forEach((route, i) => {
-      const parsed = parsePrefix(route);
-      if (typeof parsed === 'string') return;
-      const text = parsed.text;
-      const other = routeOwner.get(text);
-      if (other && other !== name) {
-        at(['link', name, 'routes', i], `${text} is already routed through link "${other}"; a prefix belongs to one link`);
-      }
-      routeOwner.set(text, name);
-    });
   }
   return problems;
 }

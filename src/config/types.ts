@@ -7,7 +7,7 @@ export interface LinkConfig {
   masquerade: boolean;
   /** This ISP's resolvers: reached through this link (`to` rules). */
   dns: string[];
-  /** Destinations that always use this link while it is in service. */
+  /** Destinations that always use this link while it is in service (`routes` and `routes_file`). */
   routes: string[];
   /** Pinned id (table = table_base + id, mark = id << shift of mark_mask). */
   id?: number;
@@ -31,6 +31,26 @@ export interface CheckConfig {
   up: number;
 }
 
+export interface PortRange {
+  from: number;
+  to: number;
+}
+
+/** A [[policy]]: selectors (all given ones must match) and the links to use, first in service wins. */
+export interface PolicyConfig {
+  name: string;
+  src: string[];
+  dst: string[];
+  /** nft l4proto name (tcp, udp, sctp, icmp, ...) or number; absent: any. */
+  protocol?: string;
+  srcPort: PortRange[];
+  dstPort: PortRange[];
+  iif: string[];
+  via: string[];
+  /** When no link in `via` is in service: the balanced default route, or reject. */
+  fallback: 'default' | 'unreachable';
+}
+
 export interface Config {
   /** Where it was read from, for messages. */
   file: string;
@@ -40,4 +60,8 @@ export interface Config {
   rulePriority: number;
   /** In file order. */
   links: LinkConfig[];
+  /** In file order: the first that matches a new connection decides. */
+  policies: PolicyConfig[];
+  /** Files the config read besides itself (@lists, routes_file), for the cache. */
+  files: string[];
 }

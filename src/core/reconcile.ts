@@ -59,5 +59,5 @@ export async function takeDown(ctx: Context): Promise<Applied> {
 }
 
 function emptyConfig(file: string): Config {
-  return { file, lan: [], markMask: 0x3f00, tableBase: 200, rulePriority: 1000, links: [] };
+  return { file, lan: [], markMask: 0x3f00, tableBase: 200, rulePriority: 1000, links: [], policies: [], files: [] };
 }

@@ -17,11 +17,11 @@
  * default, its destination routes, its DNS rules and its fwmark rule, so no
  * new traffic is sent to it.
  */
-import type { Config, LinkConfig } from '../config/types.js';
+import type { Config, LinkConfig, PolicyConfig } from '../config/types.js';
 import { parsePrefix } from '../net/address.js';
 import type { LinkIds, LinkState, LinkStates } from '../state/types.js';
 import { linkNumbers } from './assign-ids.js';
-import type { NftLink, Plan, Route, Rule, Sysctl } from './types.js';
+import type { NftLink, NftPolicy, Plan, Route, Rule, Sysctl } from './types.js';
 
 export const ruleOffsets = { main: 0, from: 100, fwmark: 200, dns: 300, balance: 400 } as const;
 
@@ -37,7 +37,7 @@ export function planRouting(config: Config, states: LinkStates, ids: LinkIds): P
   const up = upLinks(config, states, ids);
   const active = up.filter((link) => link.inService);
   if (up.length === 0) {
-    return { ip4: { routes: [], rules: [] }, nft: { mask: config.markMask, links: [], lan4: [], lan6: [] }, sysctls: [], inService: [] };
+    return { ip4: { routes: [], rules: [] }, nft: { mask: config.markMask, links: [], lan4: [], lan6: [], policies: [] }, sysctls: [], inService: [] };
   }
   const P = config.rulePriority;
   const routes: Route[] = [];
@@ -74,9 +74,34 @@ export function planRouting(config: Config, states: LinkStates, ids: LinkIds): P
       })),
       lan4: config.lan.filter((p) => !p.includes(':')),
       lan6: config.lan.filter((p) => p.includes(':')),
+      policies: config.policies.map((policy) => planPolicy(policy, active)),
     },
     sysctls: sysctlsFor(up),
     inService: active.map((link) => link.config.name),
+  };
+}
+
+/** A policy's decision for the links in service now: the first of `via`, else its fallback. */
+export function choosePolicyLink(policy: PolicyConfig, inService: readonly string[]): string | undefined {
+  return policy.via.find((name) => inService.includes(name));
+}
+
+function planPolicy(policy: PolicyConfig, active: ActiveLink[]): NftPolicy {
+  const chosen = choosePolicyLink(policy, active.map((l) => l.config.name));
+  const link = active.find((l) => l.config.name === chosen);
+  const v4 = (list: string[]) => list.filter((p) => !p.includes(':'));
+  const v6 = (list: string[]) => list.filter((p) => p.includes(':'));
+  return {
+    name: policy.name,
+    src4: v4(policy.src),
+    src6: v6(policy.src),
+    dst4: v4(policy.dst),
+    dst6: v6(policy.dst),
+    ...(policy.protocol ? { protocol: policy.protocol } : {}),
+    srcPort: policy.srcPort,
+    dstPort: policy.dstPort,
+    iif: policy.iif,
+    action: link ? { kind: 'link', link: link.config.name, mark: link.mark } : { kind: policy.fallback },
   };
 }
 

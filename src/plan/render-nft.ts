@@ -19,9 +19,17 @@
  * mark and ~M or ct mark and M` is rejected), so each link gets constant-valued
  * rules: `ct mark & M == <mark> meta mark set meta mark & ~M | <mark>`. Every
  * write keeps the bits outside the mask.
+ *
+ * Policies: a new connection from the LAN (prerouting) or from the router
+ * itself (output), not to a `lan` network, goes through the `policies` chain;
+ * the first rule that matches marks it (packet and connection) for its link,
+ * or accepts it unmarked (fallback "default": the balanced route), or rejects
+ * it (fallback "unreachable"). Prefix lists are anonymous interval sets in the
+ * rule, so a list of ten thousand is one rule, not ten thousand.
  */
 import { hex } from './render-ip-batch.js';
-import type { NftLink, NftPlan } from './types.js';
+import type { PortRange } from '../config/types.js';
+import type { NftLink, NftPlan, NftPolicy } from './types.js';
 
 export const NFT_TABLE = 'multiwan';
 const T = `inet ${NFT_TABLE}`;
@@ -29,6 +37,8 @@ const T = `inet ${NFT_TABLE}`;
 const shape = [
   `table ${T} {`,
   '  chain stamp {',
+  '  }',
+  '  chain policies {',
   '  }',
   '  chain prerouting {',
   '    type filter hook prerouting priority mangle; policy accept;',
@@ -77,20 +87,74 @@ function nftRules(plan: NftPlan): string[] {
   ];
   const masqueraded = plan.links.filter((l) => l.masquerade);
   const add = (chain: string, rules: string[]) => rules.map((rule) => `add rule ${T} ${chain} ${rule}`);
+  const toPolicies = plan.policies.length ? ['ct state new jump policies'] : [];
   return [
     ...add('prerouting', [
       ...plan.links.map((l) => `iifname "${l.iface}" ct state new ${setMark('ct', l)}`),
       `iifname ${ifaceSet(plan.links)} return`,
       ...lanReturns,
       ...restore,
+      ...toPolicies,
     ]),
-    ...add('output', [...lanReturns, ...restore]),
+    ...add('output', [...lanReturns, ...restore, ...toPolicies]),
+    ...add('policies', plan.policies.flatMap((policy) => policyRules(policy, keep))),
     ...add('postrouting', [
       `ct mark & ${mask} != 0x0 return`,
       ...plan.links.map((l) => `oifname "${l.iface}" ${setMark('ct', l)}`),
     ]),
     ...add('nat_postrouting', masqueraded.length ? [`oifname ${ifaceSet(masqueraded)} masquerade`] : []),
   ];
+}
+
+/** One rule per address family the policy's prefixes call for (one in all when it names none). */
+export function policyRules(policy: NftPolicy, keep: string): string[] {
+  const families: (4 | 6 | undefined)[] = [];
+  const named = policy.src4.length + policy.src6.length + policy.dst4.length + policy.dst6.length > 0;
+  if (!named) families.push(undefined);
+  for (const family of [4, 6] as const) {
+    const src = family === 4 ? policy.src4 : policy.src6;
+    const dst = family === 4 ? policy.dst4 : policy.dst6;
+    const srcOk = policy.src4.length + policy.src6.length === 0 || src.length > 0;
+    const dstOk = policy.dst4.length + policy.dst6.length === 0 || dst.length > 0;
+    if (named && srcOk && dstOk && src.length + dst.length > 0) families.push(family);
+  }
+  const action =
+    policy.action.kind === 'link'
+      ? `meta mark set meta mark & ${keep} | ${hex(policy.action.mark)} ct mark set ct mark & ${keep} | ${hex(policy.action.mark)} accept comment "${policy.name} via ${policy.action.link}"`
+      : policy.action.kind === 'default'
+        ? `accept comment "${policy.name}: no link in service, default route"`
+        : `reject with icmpx type host-unreachable comment "${policy.name}: no link in service, unreachable"`;
+  return families.map((family) => {
+    const ip = family === 6 ? 'ip6' : 'ip';
+    const src = family === 4 ? policy.src4 : family === 6 ? policy.src6 : [];
+    const dst = family === 4 ? policy.dst4 : family === 6 ? policy.dst6 : [];
+    return [
+      ...(policy.iif.length ? [`iifname { ${policy.iif.map((i) => `"${i}"`).join(', ')} }`] : []),
+      ...(src.length ? [`${ip} saddr { ${src.join(', ')} }`] : []),
+      ...(dst.length ? [`${ip} daddr { ${dst.join(', ')} }`] : []),
+      ...transport(policy, family),
+      action,
+    ].join(' ');
+  });
+}
+
+const PORT_PROTOCOLS = ['tcp', 'udp', 'sctp', 'dccp', 'udplite'];
+
+function transport(policy: NftPolicy, family: 4 | 6 | undefined): string[] {
+  const ports = (ranges: PortRange[]) => `{ ${ranges.map((r) => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`)).join(', ')} }`;
+  const hasPorts = policy.srcPort.length + policy.dstPort.length > 0;
+  const proto = policy.protocol;
+  const portMatch = (prefix: string) => [
+    ...(policy.srcPort.length ? [`${prefix} sport ${ports(policy.srcPort)}`] : []),
+    ...(policy.dstPort.length ? [`${prefix} dport ${ports(policy.dstPort)}`] : []),
+  ];
+  if (proto && PORT_PROTOCOLS.includes(proto)) return hasPorts ? portMatch(proto) : [`meta l4proto ${proto}`];
+  if (proto === 'icmp' || proto === 'icmpv6') {
+    const name = family === 4 ? 'icmp' : family === 6 ? 'ipv6-icmp' : proto === 'icmp' ? '{ icmp, ipv6-icmp }' : 'ipv6-icmp';
+    return [`meta l4proto ${name}`];
+  }
+  if (proto) return [`meta l4proto ${proto}`, ...(hasPorts ? portMatch('th') : [])];
+  return hasPorts ? ['meta l4proto { tcp, udp }', ...portMatch('th')] : [];
 }
 
 function ifaceSet(links: NftLink[]): string {

@@ -1,4 +1,5 @@
 /** The desired kernel state, computed purely from (Config, LinkStates, LinkIds). */
+import type { PortRange } from '../config/types.js';
 
 /** Routing protocol id of every route and rule multiwan owns (rt_protos.d/multiwan.conf). */
 export const PROTO = 242;
@@ -45,11 +46,26 @@ export interface NftLink {
   masquerade: boolean;
 }
 
+export interface NftPolicy {
+  name: string;
+  src4: string[];
+  src6: string[];
+  dst4: string[];
+  dst6: string[];
+  protocol?: string;
+  srcPort: PortRange[];
+  dstPort: PortRange[];
+  iif: string[];
+  /** The first link of `via` in service, or the fallback when none is. */
+  action: { kind: 'link'; link: string; mark: number } | { kind: 'default' } | { kind: 'unreachable' };
+}
+
 export interface NftPlan {
   mask: number;
   links: NftLink[];
   lan4: string[];
   lan6: string[];
+  policies: NftPolicy[];
 }
 
 export interface Sysctl {

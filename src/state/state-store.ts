@@ -56,6 +56,8 @@ export function readLinkHealth(dir: string, link: string): LinkHealth | undefine
 
 export interface ConfigCache {
   key: string;
+  /** Files the config read, each with its key when it was validated. */
+  deps?: Record<string, string>;
   config: unknown;
 }
 

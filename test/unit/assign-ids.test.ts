@@ -26,6 +26,8 @@ function configOf(links: (string | [string, number])[], over: Partial<Config> = 
         ...(id !== undefined ? { id } : {}),
       };
     }),
+    policies: [],
+    files: [],
     ...over,
   };
 }

@@ -44,3 +44,29 @@ describe('loadConfig with a cache directory', () => {
     await expect(loadConfig(file, dir)).rejects.toBeInstanceOf(ConfigError);
   });
 });
+
+describe('loadConfig: files the config names', () => {
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'mw-config-'));
+    file = path.join(dir, 'multiwan.toml');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('routes_file is read, and an edit of it alone is seen through the cache', async () => {
+    const list = path.join(dir, 'isp1.txt');
+    writeFileSync(list, '196.21.0.0/19\n');
+    writeFileSync(file, `[link.isp1]\ninterface = "ppp0"\nroutes_file = "${list}"\n`);
+    expect((await loadConfig(file, dir))?.links[0]?.routes).toEqual(['196.21.0.0/19']);
+    writeFileSync(list, '196.21.0.0/19\n41.0.0.0/11\n');
+    expect((await loadConfig(file, dir))?.links[0]?.routes).toEqual(['196.21.0.0/19', '41.0.0.0/11']);
+    writeFileSync(list, '196.21.0.0/19\nbogus\n');
+    await expect(loadConfig(file, dir)).rejects.toThrow(`${list}:2: "bogus" is not an IPv4 or IPv6 prefix`);
+  });
+
+  it('a missing @file is named with the config line that refers to it', async () => {
+    writeFileSync(file, `[link.isp1]\ninterface = "ppp0"\n\n[[policy]]\nvia = ["isp1"]\ndst = ["@${dir}/nope.txt"]\n`);
+    await expect(loadConfig(file, dir)).rejects.toThrow(
+      `${file}:6: policy.0.dst.0: cannot read ${dir}/nope.txt (ENOENT); create it (one prefix a line) or fix the path`,
+    );
+  });
+});

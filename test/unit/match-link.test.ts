@@ -18,6 +18,8 @@ const config: Config = {
   markMask: 0x3f00,
   tableBase: 200,
   rulePriority: 1000,
+  policies: [],
+  files: [],
   links: [link('isp1', 'ppp0'), link('isp2', 'ppp1'), link('cable', 'eth1')],
 };
 

@@ -61,6 +61,8 @@ interface = "eth1"
         },
         { name: 'isp2', interface: 'eth1', weight: 1, masquerade: true, dns: [], routes: [], flushConntrack: true },
       ],
+      policies: [],
+      files: [],
     };
     expect(parseConfig(source, FILE)).toEqual(expected);
   });
@@ -73,6 +75,8 @@ interface = "eth1"
       tableBase: 200,
       rulePriority: 1000,
       links: [],
+      policies: [],
+      files: [],
     });
   });
 

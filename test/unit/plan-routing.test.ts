@@ -116,6 +116,7 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
       ],
       lan4: ['192.168.10.0/24'],
       lan6: ['fd00::/64'],
+      policies: [],
     });
   });
 

@@ -12,6 +12,8 @@ describe('renderNft', () => {
     expect(renderNft(planRouting(twoLinks, { isp1: isp1Up, isp2: isp2Up }, ids).nft)).toBe(`table inet multiwan {
   chain stamp {
   }
+  chain policies {
+  }
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
   }
@@ -61,7 +63,7 @@ add rule inet multiwan stamp return comment "plan 0e873d03"
   });
 
   it('every mark write keeps the bits outside the mask (a mask in the high bits)', () => {
-    const script = renderNft({ mask: 0xff000000, links: [{ name: 'a', iface: 'eth1', mark: 0x01000000, masquerade: false }], lan4: [], lan6: [] });
+    const script = renderNft({ mask: 0xff000000, links: [{ name: 'a', iface: 'eth1', mark: 0x01000000, masquerade: false }], lan4: [], lan6: [], policies: [] });
     expect(script).toContain('ct mark set ct mark & 0xffffff | 0x1000000 comment "a"');
     expect(script).toContain('ct mark & 0xff000000 == 0x1000000 meta mark set meta mark & 0xffffff | 0x1000000');
     expect(script).not.toContain('masquerade');
@@ -69,7 +71,7 @@ add rule inet multiwan stamp return comment "plan 0e873d03"
   });
 
   it('an IPv6 lan gets its own set and return', () => {
-    const script = renderNft({ mask: 0x3f00, links: [{ name: 'a', iface: 'eth1', mark: 0x100, masquerade: true }], lan4: [], lan6: ['fd00::/64'] });
+    const script = renderNft({ mask: 0x3f00, links: [{ name: 'a', iface: 'eth1', mark: 0x100, masquerade: true }], lan4: [], lan6: ['fd00::/64'], policies: [] });
     expect(script).toContain('add rule inet multiwan prerouting ip6 daddr { fd00::/64 } return');
   });
 });
