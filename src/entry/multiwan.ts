@@ -1,7 +1,9 @@
-// The admin's command: status, apply, check, monitor, down.
+// The admin's command: status, apply, check, explain, monitor, down.
 import yargs from 'yargs/yargs';
 import { defaultContext } from '../core/default-context.js';
+import { explain } from '../core/explain.js';
 import { currentPlan, reconcile, requireConfig, takeDown } from '../core/reconcile.js';
+import { renderExplanation } from '../core/render-explanation.js';
 import { renderStatus } from '../core/render-status.js';
 import { renderIpBatch } from '../plan/render-ip-batch.js';
 import { renderNft } from '../plan/render-nft.js';
@@ -41,6 +43,31 @@ void runMain('multiwan', async () => {
       ctx.say(`${ctx.configFile}: ok, ${config.links.length} link(s)`);
       ctx.say(`# routes and rules (as an ip batch from nothing)\n${renderIpBatch({ routes: [], rules: [] }, plan.ip4)}# nft -f -\n${renderNft(plan.nft)}`);
     })
+    .command(
+      'explain <src> <dst>',
+      'which policy a new connection from SRC to DST matches, which link it takes and why, and the route the kernel would use',
+      (y) =>
+        y
+          .positional('src', { type: 'string', demandOption: true, describe: 'source address (a LAN host, or one of the router’s own)' })
+          .positional('dst', { type: 'string', demandOption: true, describe: 'destination address' })
+          .option('proto', { type: 'string', describe: 'tcp, udp, icmp, …' })
+          .option('sport', { type: 'number', describe: 'source port' })
+          .option('dport', { type: 'number', describe: 'destination port' })
+          .option('iif', { type: 'string', describe: 'incoming interface (default: the one towards SRC)' })
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
+      async (argv) => {
+        const ctx = contextOf(argv);
+        const result = await explain(ctx, {
+          src: String(argv.src),
+          dst: String(argv.dst),
+          ...(argv.proto ? { protocol: argv.proto.toLowerCase() } : {}),
+          ...(argv.sport !== undefined ? { sport: argv.sport } : {}),
+          ...(argv.dport !== undefined ? { dport: argv.dport } : {}),
+          ...(argv.iif ? { iif: argv.iif } : {}),
+        });
+        ctx.say(argv.json ? JSON.stringify(result, null, 2) : renderExplanation(result));
+      },
+    )
     .command('monitor', 'run the health monitor (the multiwan-monitor service): probes, carrier and address watching; SIGHUP reloads the config', {}, async (argv) => {
       const ctx = contextOf(argv);
       const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -58,7 +85,7 @@ void runMain('multiwan', async () => {
       const applied = await takeDown(ctx);
       if (ctx.dryRun) ctx.say(`# ip -4 -batch -\n${applied.ipBatch}# nft -f -\n${applied.nftScript}`);
     })
-    .demandCommand(1, 'name a command: status, apply, check, monitor or down')
+    .demandCommand(1, 'name a command: status, apply, check, explain, monitor or down')
     .strict()
     .fail((message, error) => {
       if (error) throw error;

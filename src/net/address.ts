@@ -70,3 +70,11 @@ export function isInterfaceName(name: unknown): name is string {
 
 export const interfaceNameRule =
   '1 to 15 letters, digits, "_", ".", ":" or "-" (no "/", no spaces)';
+
+/** Whether `address` lies in `prefix` (canonical texts; false across families). */
+export function prefixContains(prefix: string, address: string): boolean {
+  const parsed = parsePrefix(prefix);
+  const addr = parseAddress(address);
+  if (typeof parsed === 'string' || !addr || parsed.family !== addr.family) return false;
+  return ipaddr.parse(addr.address).match(ipaddr.parse(parsed.address), parsed.length);
+}

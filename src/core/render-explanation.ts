@@ -1,0 +1,27 @@
+import type { ExplainResult } from './explain.js';
+
+/** `multiwan explain` as text. Pure. */
+export function renderExplanation({ explanation, kernel }: ExplainResult): string {
+  const { packet, policies, via, decision } = explanation;
+  const what = [
+    `${packet.src} -> ${packet.dst}`,
+    packet.protocol ?? '',
+    packet.sport ? `sport ${packet.sport}` : '',
+    packet.dport ? `dport ${packet.dport}` : '',
+    packet.iif ? `iif ${packet.iif}` : '',
+  ].filter(Boolean);
+  const lines = [what.join(' ')];
+  for (const check of policies) lines.push(`  policy "${check.name}": ${check.matched ? 'matches' : `no: ${check.why}`}`);
+  if (via) lines.push(`  via: ${via.map((v) => `${v.link} (${v.state})${v.chosen ? ' <- chosen' : ''}`).join(', ')}`);
+  lines.push(`  => ${decision.why}`);
+  if (decision.kind === 'link') {
+    lines.push(decision.mark !== undefined ? `     mark 0x${decision.mark.toString(16)}, its fwmark rule -> table ${decision.table}` : `     table ${decision.table}`);
+  }
+  if (kernel) {
+    const answer = kernel.error
+      ? `error: ${kernel.error}`
+      : [kernel.dev ? `dev ${kernel.dev}` : '', kernel.via ? `via ${kernel.via}` : '', kernel.src ? `src ${kernel.src}` : '', kernel.table ? `table ${kernel.table}` : ''].filter(Boolean).join(' ');
+    lines.push(`  kernel: ${kernel.argv.join(' ')}`, `          -> ${answer}`);
+  }
+  return lines.join('\n');
+}
