@@ -85,10 +85,13 @@ export function resolvePolicy(
       if (typeof parsed === 'string') {
         ok = false;
         at([...key, name, i], `${parsed}, or "@/path/file" for a list`);
-      } else entries.push({ prefix: parsed, where: `${key.join('.')}.${name}[${i}]` });
+      } else entries.push({ prefix: parsed, where: [...key, name, i].join('.') });
     });
     const overlaps = findOverlaps(entries);
-    overlaps.forEach((problem) => (problem.includes(':') && !problem.startsWith('policy.') ? raw_problem(problem) : at([...key, name], problem)));
+    for (const { entry, message } of overlaps) {
+      if (entry.where.startsWith('/')) raw_problem(`${entry.where}: ${message}`);
+      else at(entry.where.split('.').map((part) => (/^\d+$/.test(part) ? Number(part) : part)), message);
+    }
     if (overlaps.length) ok = false;
     return entries.map((e) => e.prefix);
   };

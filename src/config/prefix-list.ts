@@ -8,8 +8,15 @@ import { parsePrefix, type Prefix } from '../net/address.js';
 
 export interface PrefixLine {
   prefix: Prefix;
-  /** Where it came from, for messages: `file:line`, or `key[index]`. */
+  /** Where it came from, for messages: `file:line`, or a key path like `policy.0.dst.1`. */
   where: string;
+}
+
+export interface Overlap {
+  /** The later of the two. */
+  entry: PrefixLine;
+  other: PrefixLine;
+  message: string;
 }
 
 export function parsePrefixList(text: string, file: string): { entries: PrefixLine[]; problems: string[] } {
@@ -26,15 +33,19 @@ export function parsePrefixList(text: string, file: string): { entries: PrefixLi
 }
 
 /** Each place where a prefix overlaps one listed before it (sorted, O(n log n)). */
-export function findOverlaps(entries: readonly PrefixLine[]): string[] {
+export function findOverlaps(entries: readonly PrefixLine[]): Overlap[] {
   const ranges = entries.map((entry) => ({ entry, ...range(entry.prefix) }));
   ranges.sort((a, b) => (a.family - b.family) || (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end > b.end ? -1 : 1));
-  const problems: string[] = [];
+  const problems: Overlap[] = [];
   let widest: (typeof ranges)[number] | undefined;
   for (const current of ranges) {
     if (widest && widest.family === current.family && current.start <= widest.end) {
       const [first, second] = order(widest.entry, current.entry, entries);
-      problems.push(`${second.where}: ${second.prefix.text} overlaps ${first.prefix.text} (${first.where}); an nft set takes each address once: remove or merge one`);
+      problems.push({
+        entry: second,
+        other: first,
+        message: `${second.prefix.text} overlaps ${first.prefix.text} (${first.where}); an nft set takes each address once: remove or merge one`,
+      });
     }
     if (!widest || widest.family !== current.family || current.end > widest.end) widest = current;
   }

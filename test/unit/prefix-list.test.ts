@@ -30,7 +30,7 @@ describe('findOverlaps', () => {
     ['order does not matter: the later line is named', '10.1.0.0/16\n10.0.0.0/8\n', ['f:2: 10.0.0.0/8 overlaps 10.1.0.0/16 (f:1); an nft set takes each address once: remove or merge one']],
     ['a duplicate', '192.0.2.1\n192.0.2.1\n', ['f:2: 192.0.2.1 overlaps 192.0.2.1 (f:1); an nft set takes each address once: remove or merge one']],
   ])('%s', (_name, text, problems) => {
-    expect(findOverlaps(list(text))).toEqual(problems);
+    expect(findOverlaps(list(text)).map((o) => `${o.entry.where}: ${o.message}`)).toEqual(problems);
   });
 
   it('10,000 prefixes are checked quickly', () => {
