@@ -115,6 +115,10 @@ function selector(address: string | undefined, length: number | undefined): stri
 
 function canonicalDst(dst: string | undefined, family: 4 | 6): string {
   if (!dst || dst === 'default') return 'default';
+  // iproute2 prints IPv4 destinations canonically already (network address,
+  // no /32 on hosts): with ten thousand routes, parsing them again is most of
+  // a hook's own time.
+  if (family === 4 && /^\d+\.\d+\.\d+\.\d+(\/([1-9]|[12]\d|3[01]))?$/.test(dst)) return dst;
   const parsed = parsePrefix(dst);
   if (typeof parsed === 'string') return dst;
   if (parsed.length === 0 && parsed.family === family) return 'default';
