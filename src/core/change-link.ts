@@ -9,7 +9,7 @@ import { flushConntrack } from '../apply/flush-conntrack.js';
 import type { Config, LinkConfig } from '../config/types.js';
 import { assignIds, linkNumbers } from '../plan/assign-ids.js';
 import { planFlush } from '../plan/plan-flush.js';
-import { planRouting } from '../plan/plan-routing.js';
+import { planNft, planRouting } from '../plan/plan-routing.js';
 import { readLinkIds, readLinkStates, writeLinkIds, writeLinkState } from '../state/state-store.js';
 import type { LinkState } from '../state/types.js';
 import { withLock } from '../state/with-lock.js';
@@ -35,7 +35,7 @@ export async function changeLink(
     const after = await update(before);
     if (!after) return undefined;
     const plan = planRouting(config, { ...states, [link.name]: after }, ids);
-    const previousNft = planRouting(config, states, ids).nft;
+    const previousNft = planNft(config, states, ids);
     const applied = await applyPlan(ctx.run, plan, { dryRun: ctx.dryRun, previousNft });
     const change = { ...applied, before, after, inService: plan.inService };
     if (ctx.dryRun) return change;

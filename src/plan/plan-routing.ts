@@ -21,7 +21,7 @@ import type { Config, LinkConfig, PolicyConfig } from '../config/types.js';
 import { parsePrefix } from '../net/address.js';
 import type { LinkIds, LinkState, LinkStates } from '../state/types.js';
 import { linkNumbers } from './assign-ids.js';
-import type { NftLink, NftPolicy, Plan, Route, Rule, Sysctl } from './types.js';
+import type { NftLink, NftPlan, NftPolicy, Plan, Route, Rule, Sysctl } from './types.js';
 
 export const ruleOffsets = { main: 0, from: 100, fwmark: 200, dns: 300, balance: 400 } as const;
 
@@ -37,7 +37,7 @@ export function planRouting(config: Config, states: LinkStates, ids: LinkIds): P
   const up = upLinks(config, states, ids);
   const active = up.filter((link) => link.inService);
   if (up.length === 0) {
-    return { ip4: { routes: [], rules: [] }, nft: { mask: config.markMask, links: [], lan4: [], lan6: [], policies: [] }, sysctls: [], inService: [] };
+    return { ip4: { routes: [], rules: [] }, nft: nftFor(config, [], []), sysctls: [], inService: [] };
   }
   const P = config.rulePriority;
   const routes: Route[] = [];
@@ -64,20 +64,31 @@ export function planRouting(config: Config, states: LinkStates, ids: LinkIds): P
 
   return {
     ip4: { routes, rules },
-    nft: {
-      mask: config.markMask,
-      links: up.map((link): NftLink => ({
-        name: link.config.name,
-        iface: link.state.iface,
-        mark: link.mark,
-        masquerade: link.config.masquerade,
-      })),
-      lan4: config.lan.filter((p) => !p.includes(':')),
-      lan6: config.lan.filter((p) => p.includes(':')),
-      policies: config.policies.map((policy) => planPolicy(policy, active)),
-    },
+    nft: nftFor(config, up, active),
     sysctls: sysctlsFor(up),
     inService: active.map((link) => link.config.name),
+  };
+}
+
+/** The nft half of planRouting alone: cheap even when links carry thousands of routes. */
+export function planNft(config: Config, states: LinkStates, ids: LinkIds): NftPlan {
+  const up = upLinks(config, states, ids);
+  return nftFor(config, up, up.filter((link) => link.inService));
+}
+
+function nftFor(config: Config, up: ActiveLink[], active: ActiveLink[]): NftPlan {
+  if (up.length === 0) return { mask: config.markMask, links: [], lan4: [], lan6: [], policies: [] };
+  return {
+    mask: config.markMask,
+    links: up.map((link): NftLink => ({
+      name: link.config.name,
+      iface: link.state.iface,
+      mark: link.mark,
+      masquerade: link.config.masquerade,
+    })),
+    lan4: config.lan.filter((p) => !p.includes(':')),
+    lan6: config.lan.filter((p) => p.includes(':')),
+    policies: config.policies.map((policy) => planPolicy(policy, active)),
   };
 }
 

@@ -151,3 +151,12 @@ describe('planRouting: a link out of service', () => {
     expect(plan.inService).toEqual([]);
   });
 });
+
+describe('planNft', () => {
+  it('is planRouting’s nft half', async () => {
+    const { planNft } = await import('../../src/plan/plan-routing.js');
+    for (const states of [{}, { isp1: isp1Up }, { isp1: { ...isp1Up, healthy: false }, isp2: isp2Up }]) {
+      expect(planNft(twoLinks, states, ids)).toEqual(planRouting(twoLinks, states, ids).nft);
+    }
+  });
+});
