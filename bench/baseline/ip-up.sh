@@ -58,6 +58,8 @@ table inet multiwan {
   chain stamp {
     return comment "plan 0"
   }
+  chain policies {
+  }
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
     iifname "$IFACE" ct state new ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"

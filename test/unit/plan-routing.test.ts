@@ -155,7 +155,8 @@ describe('planRouting: a link out of service', () => {
 describe('planNft', () => {
   it('is planRouting’s nft half', async () => {
     const { planNft } = await import('../../src/plan/plan-routing.js');
-    for (const states of [{}, { isp1: isp1Up }, { isp1: { ...isp1Up, healthy: false }, isp2: isp2Up }]) {
+    const cases: Record<string, LinkState>[] = [{}, { isp1: isp1Up }, { isp1: { ...isp1Up, healthy: false }, isp2: isp2Up }];
+    for (const states of cases) {
       expect(planNft(twoLinks, states, ids)).toEqual(planRouting(twoLinks, states, ids).nft);
     }
   });
