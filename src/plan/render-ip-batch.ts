@@ -12,11 +12,12 @@ import { PROTO, type Owned, type Route, type Rule } from './types.js';
 export function renderIpBatch(current: Owned, desired: Owned): string {
   const currentRoutes = new Set(current.routes.map(renderRoute));
   const currentRules = new Set(current.rules.map(renderRule));
-  const desiredRouteKeys = new Set(desired.routes.map(routeKey));
+  const desiredRouteKeys = new Set<string>();
   const desiredRules = new Set(desired.rules.map(renderRule));
 
   const lines: string[] = [];
   for (const route of desired.routes) {
+    desiredRouteKeys.add(routeKey(route));
     const text = renderRoute(route);
     if (!currentRoutes.has(text)) lines.push(`route replace ${text}`);
   }
@@ -38,21 +39,18 @@ export function routeKey(route: Route): string {
   return `${route.dst} table ${route.table} proto ${PROTO}`;
 }
 
+// Template strings, not arrays joined: a routes_file renders ten thousand of these per event.
 export function renderRoute(route: Route): string {
-  const parts = [route.dst, 'table', String(route.table), 'proto', String(PROTO)];
+  let text = `${route.dst} table ${route.table} proto ${PROTO}`;
   if (route.nexthops) {
-    for (const hop of route.nexthops) {
-      parts.push('nexthop');
-      if (hop.via) parts.push('via', hop.via);
-      parts.push('dev', hop.dev, 'weight', String(hop.weight));
-    }
-    return parts.join(' ');
+    for (const hop of route.nexthops) text += ` nexthop${hop.via ? ` via ${hop.via}` : ''} dev ${hop.dev} weight ${hop.weight}`;
+    return text;
   }
-  if (route.via) parts.push('via', route.via);
-  if (route.dev) parts.push('dev', route.dev);
-  if (route.scope) parts.push('scope', route.scope);
-  if (route.src) parts.push('src', route.src);
-  return parts.join(' ');
+  if (route.via) text += ` via ${route.via}`;
+  if (route.dev) text += ` dev ${route.dev}`;
+  if (route.scope) text += ` scope ${route.scope}`;
+  if (route.src) text += ` src ${route.src}`;
+  return text;
 }
 
 export function renderRule(rule: Rule): string {
