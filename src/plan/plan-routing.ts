@@ -4,12 +4,19 @@
  *
  * Rule layout (P = rule_priority):
  *   P       lookup main suppress_prefixlength 0   main's specific routes (LAN, connected) win, its default does not
- *   P+100   from <link address> lookup <link>     the router's own traffic from a link's address leaves by it
- *   P+200   fwmark <mark>/<mask> lookup <link>    pinned connections stay on their link
+ *   P+100   fwmark <mark>/<mask> lookup <link>    pinned and policy-marked connections take their link
+ *   P+200   from <link address> lookup <link>     the router's own unmarked traffic from a link's address leaves by it
  *   P+300   to <dns server> lookup <link>         each ISP's resolvers through that ISP
  *   P+400   lookup <table_base>                   the balance table: per-link destination routes and
  *                                                 the weighted multipath default over the links in service
  * A default route the admin keeps in main is looked up after all of these, as the fallback.
+ *
+ * fwmark comes before from: the router's own unbound connections get their
+ * source from the balanced route before any mark exists, and a policy that
+ * marks them for another link must win over that source (the link's
+ * masquerade rewrites it). Replies from a link's address carry that link's
+ * mark anyway (inbound pinning), and the monitor's probes are kept out of the
+ * policies in nft, so they always leave by the link they test.
  *
  * A link that is up but out of service (the monitor found it dead) keeps its
  * table and its `from` rule, so probes bound to its address still go out
@@ -23,7 +30,7 @@ import type { LinkIds, LinkState, LinkStates } from '../state/types.js';
 import { linkNumbers } from './assign-ids.js';
 import type { NftLink, NftPlan, NftPolicy, Plan, Route, Rule, Sysctl } from './types.js';
 
-export const ruleOffsets = { main: 0, from: 100, fwmark: 200, dns: 300, balance: 400 } as const;
+export const ruleOffsets = { main: 0, fwmark: 100, from: 200, dns: 300, balance: 400 } as const;
 
 interface ActiveLink {
   config: LinkConfig;
@@ -85,6 +92,7 @@ function nftFor(config: Config, up: ActiveLink[], active: ActiveLink[]): NftPlan
       iface: link.state.iface,
       mark: link.mark,
       masquerade: link.config.masquerade,
+      ...(link.config.check ? { probes: { local: link.state.local, targets: link.config.check.targets } } : {}),
     })),
     lan4: config.lan.filter((p) => !p.includes(':')),
     lan6: config.lan.filter((p) => p.includes(':')),

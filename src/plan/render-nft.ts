@@ -96,7 +96,7 @@ function nftRules(plan: NftPlan): string[] {
       ...restore,
       ...toPolicies,
     ]),
-    ...add('output', [...lanReturns, ...restore, ...toPolicies]),
+    ...add('output', [...lanReturns, ...restore, ...(toPolicies.length ? probeReturns(plan.links) : []), ...toPolicies]),
     ...add('policies', plan.policies.flatMap((policy) => policyRules(policy, keep))),
     ...add('postrouting', [
       `ct mark & ${mask} != 0x0 return`,
@@ -104,6 +104,21 @@ function nftRules(plan: NftPlan): string[] {
     ]),
     ...add('nat_postrouting', masqueraded.length ? [`oifname ${ifaceSet(masqueraded)} masquerade`] : []),
   ];
+}
+
+/** The monitor's probes leave by the link they test, whatever a policy says. */
+function probeReturns(links: NftLink[]): string[] {
+  const pairs = (family: 4 | 6) =>
+    links.flatMap((l) =>
+      l.probes && l.probes.local.includes(':') === (family === 6)
+        ? l.probes.targets.filter((t) => t.includes(':') === (family === 6)).map((t) => `${l.probes!.local} . ${t}`)
+        : [],
+    );
+  return ([4, 6] as const).flatMap((family) => {
+    const list = pairs(family);
+    const ip = family === 4 ? 'ip' : 'ip6';
+    return list.length ? [`${ip} saddr . ${ip} daddr { ${list.join(', ')} } return`] : [];
+  });
 }
 
 /** One rule per address family the policy's prefixes call for (one in all when it names none). */

@@ -44,6 +44,8 @@ export interface NftLink {
   iface: string;
   mark: number;
   masquerade: boolean;
+  /** The monitor's probes (its address to its check targets): never moved by a policy. */
+  probes?: { local: string; targets: string[] };
 }
 
 export interface NftPolicy {

@@ -76,7 +76,7 @@ via = ["isp1", "isp2"]
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain('ok, 2 link(s)');
     expect(result.stdout).toContain('add rule inet multiwan policies tcp dport { 25, 465 }');
-    expect(result.stdout).toContain('rule add priority 1200 fwmark 0x100/0x3f00 lookup 201 protocol 242');
+    expect(result.stdout).toContain('rule add priority 1100 fwmark 0x100/0x3f00 lookup 201 protocol 242');
   });
 
   it('ip-up --dry-run by hand prints the batch and script of the event and changes nothing', async () => {

@@ -156,6 +156,23 @@ describe.skipIf(!!skip)(`health monitor end to end${skip ? ` (skipped: ${skip})`
     expect(await balance(l)).not.toContain('ppp0');
   });
 
+  it('a policy that would catch the probes does not move them: each link is still judged by its own path', async () => {
+    const l = await createLab({ links: 2 });
+    lab = l;
+    await l.installHooks(dist('ip-up'), dist('ip-down'));
+    await l.writeConfig(`${config('')}\n[[policy]]\nname = "pings-via-isp2"\nprotocol = "icmp"\nvia = ["isp2"]\n`);
+    for (const iface of ['ppp0', 'ppp1'] as const) expect((await l.ppp('up', iface)).hookFailed).toBe(false);
+    const monitor = startBackground(l, l.ns.rtr, [dist('multiwan'), 'monitor'], productEnv(l));
+    expect(await monitor.waitLine((line) => line.startsWith('monitoring'), 5000)).toBeDefined();
+    await sleep(1000);
+    await ispFault(l, 'isp2', 'drop');
+    expect(await monitor.waitLine((line) => line.startsWith('isp2 (ppp1): out of service'), 3000)).toBeDefined();
+    await sleep(1500);
+    // Were isp1's probes following the policy through dead isp2, isp1 would be out too.
+    expect(transitions(monitor)).toHaveLength(1);
+    expect(await balance(l)).toContain('ppp0');
+  });
+
   it('SIGHUP reloads the config; a broken one is logged and the old one kept', async () => {
     const { l, monitor } = await routerWithMonitor();
     await l.writeConfig(config('').replace('weight = 1', 'weight = 0'));

@@ -1,23 +1,29 @@
 #!/usr/bin/env node
 // Lab client: plain Node, no dependencies. Run inside a lab namespace with
 // `ip netns exec`. Modes (first argument):
-//   whoami  --host H --port P [--count N] [--timeout MS] [--bind ADDR] [--concurrency C]
+//   whoami  --host H --port P [--count N] [--timeout MS] [--bind ADDR] [--concurrency C] [--sport PORT]
 //           N new TCP connections in this one process; prints one JSON line
 //           {"counts": {"<reply>": n, "error": n}, "errors": ["..."]}
+//           --sport: every connection from this local port (use --concurrency 1)
+//   udp     --host H --port P [--count N] [--timeout MS] [--bind ADDR] [--concurrency C] [--sport PORT]
+//           N queries, each from a new UDP socket (a new flow), each waiting
+//           for one reply datagram; prints the same JSON line as whoami
 //   request --host H --port P [--timeout MS] [--bind ADDR]
 //           one connection, prints {"ok": true, "reply": "..."} or {"ok": false, "error": "..."}
 //   stream  --host H --port P [--bind ADDR] [--status-ms MS] [--max-life-ms MS]
 //           reads the server's line stream; prints a JSON status line every
 //           status-ms and a final one on SIGTERM/SIGINT or when the stream ends.
+import dgram from 'node:dgram';
 import net from 'node:net';
 
 const GAP_MS = 1000;
 
 function parseArgs(argv) {
   const opts = { mode: argv[0], host: '', port: 0, count: 1, timeout: 3000, bind: undefined,
-    concurrency: 8, statusMs: 100, maxLifeMs: 10 * 60 * 1000 };
+    concurrency: 8, statusMs: 100, maxLifeMs: 10 * 60 * 1000, sport: undefined };
   const keys = { '--host': 'host', '--port': 'port', '--count': 'count', '--timeout': 'timeout',
-    '--bind': 'bind', '--concurrency': 'concurrency', '--status-ms': 'statusMs', '--max-life-ms': 'maxLifeMs' };
+    '--bind': 'bind', '--concurrency': 'concurrency', '--status-ms': 'statusMs', '--max-life-ms': 'maxLifeMs',
+    '--sport': 'sport' };
   for (let i = 1; i < argv.length; i += 2) {
     const key = keys[argv[i]];
     if (!key || argv[i + 1] === undefined) throw new Error(`bad option ${argv[i]}`);
@@ -28,10 +34,10 @@ function parseArgs(argv) {
 }
 
 /** One connection: resolves with the trimmed reply, rejects on error/timeout. */
-function requestOnce({ host, port, bind, timeout }) {
+function requestOnce({ host, port, bind, timeout, sport }) {
   return new Promise((resolve, reject) => {
     let data = '';
-    const socket = net.connect({ host, port, localAddress: bind });
+    const socket = net.connect({ host, port, localAddress: bind, ...(sport ? { localPort: sport } : {}) });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`timeout after ${timeout} ms`));
@@ -43,7 +49,28 @@ function requestOnce({ host, port, bind, timeout }) {
   });
 }
 
-async function whoami(opts) {
+/** One UDP query from a fresh socket: resolves with the trimmed reply, rejects on error/timeout. */
+function queryOnce({ host, port, bind, timeout, sport }) {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket('udp4');
+    let finished = false;
+    const done = (fn) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      socket.close();
+      fn();
+    };
+    const timer = setTimeout(() => done(() => reject(new Error(`timeout after ${timeout} ms`))), timeout);
+    socket.on('error', (err) => done(() => reject(err)));
+    socket.on('message', (msg) => done(() => resolve(msg.toString('utf8').trim())));
+    socket.bind({ address: bind, port: sport ?? 0 }, () => {
+      socket.send('who\n', port, host, (err) => { if (err) done(() => reject(err)); });
+    });
+  });
+}
+
+async function whoami(opts, once = requestOnce) {
   const counts = {};
   const errors = [];
   let next = 0;
@@ -51,7 +78,7 @@ async function whoami(opts) {
     while (next < opts.count) {
       next += 1;
       try {
-        const reply = await requestOnce(opts);
+        const reply = await once(opts);
         counts[reply] = (counts[reply] ?? 0) + 1;
       } catch (err) {
         counts.error = (counts.error ?? 0) + 1;
@@ -120,6 +147,7 @@ function stream(opts) {
 
 const opts = parseArgs(process.argv.slice(2));
 if (opts.mode === 'whoami') await whoami(opts);
+else if (opts.mode === 'udp') await whoami(opts, queryOnce);
 else if (opts.mode === 'request') await request(opts);
 else if (opts.mode === 'stream') stream(opts);
 else throw new Error(`unknown mode ${opts.mode}`);

@@ -53,6 +53,12 @@ export interface WhoamiOptions {
    * namespace (add it to `eth0` first). Default: the LAN client 192.168.10.2.
    */
   from?: string;
+  /** Where to connect (default the server, 198.51.100.10); see addServerAddress(). */
+  host?: string;
+  /** Open every connection from this local port (the connections then run one at a time). */
+  sport?: number;
+  /** UDP queries (one new socket each) to a `--udp` listener instead of TCP connections. */
+  udp?: boolean;
 }
 
 export const ADDR = {
@@ -592,10 +598,12 @@ export interface WhoamiDetail {
 export async function whoamiDetailed(lab: Lab, opts: WhoamiOptions = {}): Promise<WhoamiDetail> {
   const count = opts.count ?? 20;
   const timeoutMs = opts.timeoutMs ?? 3000;
-  const concurrency = 8;
+  // One local port carries one connection at a time.
+  const concurrency = opts.sport === undefined ? 8 : 1;
   const place = clientPlace(lab, opts.from);
-  const argv = [NODE, CLIENT_JS, 'whoami', '--host', ADDR.server, '--port', String(opts.port ?? PORTS.whoami),
-    '--count', String(count), '--timeout', String(timeoutMs), '--concurrency', String(concurrency), ...place.bind];
+  const argv = [NODE, CLIENT_JS, opts.udp ? 'udp' : 'whoami', '--host', opts.host ?? ADDR.server,
+    '--port', String(opts.port ?? PORTS.whoami), '--count', String(count), '--timeout', String(timeoutMs),
+    '--concurrency', String(concurrency), ...place.bind, ...(opts.sport === undefined ? [] : ['--sport', String(opts.sport)])];
   const bound = timeoutMs * Math.ceil(count / concurrency) + 10_000;
   const r = await lab.exec(place.ns, argv, { timeoutMs: bound });
   return JSON.parse(r.stdout) as WhoamiDetail;
@@ -742,6 +750,34 @@ export async function connectFromServer(
     '--timeout', String(timeoutMs), '--bind', opts.from ?? ADDR.server];
   const r = await lab.exec(lab.ns.srv, argv, { timeoutMs: timeoutMs + 10_000 });
   return JSON.parse(r.stdout) as ConnectResult;
+}
+
+/**
+ * Another address of the internet server (on its `lo`, like 198.51.100.10):
+ * the ISPs' default routes point at the server, and the server routes the
+ * customers' networks back, so nothing else is needed for it to be reached
+ * through either ISP. TCP listeners on 0.0.0.0 (the whoami port, and those of
+ * startServer) answer on it.
+ */
+export async function addServerAddress(lab: Lab, addr: string): Promise<void> {
+  if (!isIPv4(addr)) throw new Error(`addServerAddress: bad address ${addr}`);
+  await lab.exec(lab.ns.srv, ['ip', 'addr', 'add', `${addr}/32`, 'dev', 'lo']);
+}
+
+/**
+ * More listeners on the internet server: `whoami` TCP ports and `udp` ports
+ * (each answers with the source address it saw). `host` binds them to one
+ * address (needed for UDP when the server has several, so that the reply
+ * leaves from the address the query went to). Stopped by lab.destroy().
+ */
+export async function startServer(lab: Lab, opts: { whoami?: number[]; udp?: number[]; host?: string }): Promise<void> {
+  if (!opts.whoami?.length && !opts.udp?.length) throw new Error('startServer: no port to listen on');
+  const args = [
+    ...(opts.whoami ?? []).flatMap((port) => ['--whoami', String(port)]),
+    ...(opts.udp ?? []).flatMap((port) => ['--udp', String(port)]),
+    ...(opts.host ? ['--host', opts.host] : []),
+  ];
+  await internalsOf(lab).start(lab.ns.srv, [NODE, SERVER_JS, ...args]);
 }
 
 /** Environment for running the product's CLI by hand in the router namespace. */

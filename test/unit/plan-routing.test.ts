@@ -28,8 +28,8 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
         'route replace 196.21.0.0/19 table 200 proto 242 dev ppp0 scope link',
         'route replace default table 200 proto 242 dev ppp0 scope link',
         'rule add priority 1000 lookup 254 suppress_prefixlength 0 protocol 242',
-        'rule add priority 1100 from 100.64.1.2 lookup 201 protocol 242',
-        'rule add priority 1200 fwmark 0x100/0x3f00 lookup 201 protocol 242',
+        'rule add priority 1200 from 100.64.1.2 lookup 201 protocol 242',
+        'rule add priority 1100 fwmark 0x100/0x3f00 lookup 201 protocol 242',
         'rule add priority 1300 to 24.19.100.1 lookup 201 protocol 242',
         'rule add priority 1400 lookup 200 protocol 242',
         '',
@@ -46,11 +46,11 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
         'route replace 196.21.0.0/19 table 200 proto 242 dev ppp0 scope link',
         'route replace default table 200 proto 242 nexthop dev ppp0 weight 8 nexthop dev ppp1 weight 2',
         'rule add priority 1000 lookup 254 suppress_prefixlength 0 protocol 242',
-        'rule add priority 1100 from 100.64.1.2 lookup 201 protocol 242',
-        'rule add priority 1200 fwmark 0x100/0x3f00 lookup 201 protocol 242',
+        'rule add priority 1200 from 100.64.1.2 lookup 201 protocol 242',
+        'rule add priority 1100 fwmark 0x100/0x3f00 lookup 201 protocol 242',
         'rule add priority 1300 to 24.19.100.1 lookup 201 protocol 242',
-        'rule add priority 1100 from 100.64.2.2 lookup 202 protocol 242',
-        'rule add priority 1200 fwmark 0x200/0x3f00 lookup 202 protocol 242',
+        'rule add priority 1200 from 100.64.2.2 lookup 202 protocol 242',
+        'rule add priority 1100 fwmark 0x200/0x3f00 lookup 202 protocol 242',
         'rule add priority 1400 lookup 200 protocol 242',
         '',
       ].join('\n'),
@@ -63,8 +63,8 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
         'route replace 100.64.2.1 table 202 proto 242 dev ppp1 scope link src 100.64.2.2',
         'route replace default table 200 proto 242 dev ppp1 scope link',
         'rule add priority 1000 lookup 254 suppress_prefixlength 0 protocol 242',
-        'rule add priority 1100 from 100.64.2.2 lookup 202 protocol 242',
-        'rule add priority 1200 fwmark 0x200/0x3f00 lookup 202 protocol 242',
+        'rule add priority 1200 from 100.64.2.2 lookup 202 protocol 242',
+        'rule add priority 1100 fwmark 0x200/0x3f00 lookup 202 protocol 242',
         'rule add priority 1400 lookup 200 protocol 242',
         '',
       ].join('\n'),
@@ -89,7 +89,7 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
     const config = { ...twoLinks, rulePriority: 5000, tableBase: 100, markMask: 0xff0000 };
     const plan = planRouting(config, { isp2: isp2Up }, ids);
     const batch = renderIpBatch({ routes: [], rules: [] }, plan.ip4);
-    expect(batch).toContain('rule add priority 5200 fwmark 0x20000/0xff0000 lookup 102 protocol 242');
+    expect(batch).toContain('rule add priority 5100 fwmark 0x20000/0xff0000 lookup 102 protocol 242');
     expect(batch).toContain('rule add priority 5400 lookup 100 protocol 242');
     expect(plan.nft.mask).toBe(0xff0000);
   });
@@ -135,7 +135,7 @@ describe('planRouting: a link out of service', () => {
     const plan = planRouting(twoLinks, { isp1: out, isp2: isp2Up }, ids);
     const batch = renderIpBatch({ routes: [], rules: [] }, plan.ip4);
     expect(batch).toContain('route replace default table 201 proto 242 dev ppp0 scope link src 100.64.1.2');
-    expect(batch).toContain('rule add priority 1100 from 100.64.1.2 lookup 201 protocol 242');
+    expect(batch).toContain('rule add priority 1200 from 100.64.1.2 lookup 201 protocol 242');
     expect(batch).not.toContain('fwmark 0x100');
     expect(batch).not.toContain('to 24.19.100.1');
     expect(batch).not.toContain('196.21.0.0/19');

@@ -18,16 +18,16 @@ describe('renderIpBatch: current + desired -> the exact batch between them', () 
       'route replace default table 202 proto 242 dev ppp1 scope link src 100.64.2.2',
       'route replace 100.64.2.1 table 202 proto 242 dev ppp1 scope link src 100.64.2.2',
       'route replace default table 200 proto 242 nexthop dev ppp0 weight 8 nexthop dev ppp1 weight 2',
-      'rule add priority 1100 from 100.64.2.2 lookup 202 protocol 242',
-      'rule add priority 1200 fwmark 0x200/0x3f00 lookup 202 protocol 242',
+      'rule add priority 1200 from 100.64.2.2 lookup 202 protocol 242',
+      'rule add priority 1100 fwmark 0x200/0x3f00 lookup 202 protocol 242',
     ]);
   });
 
   it('a link going down removes exactly its objects, after the replacement default is in place', () => {
     expect(renderIpBatch(both, one).split('\n').filter(Boolean)).toEqual([
       'route replace default table 200 proto 242 dev ppp0 scope link',
-      'rule del priority 1100 from 100.64.2.2 lookup 202 protocol 242',
-      'rule del priority 1200 fwmark 0x200/0x3f00 lookup 202 protocol 242',
+      'rule del priority 1200 from 100.64.2.2 lookup 202 protocol 242',
+      'rule del priority 1100 fwmark 0x200/0x3f00 lookup 202 protocol 242',
       'route del default table 202 proto 242',
       'route del 100.64.2.1 table 202 proto 242',
     ]);
@@ -44,13 +44,13 @@ describe('renderIpBatch: current + desired -> the exact batch between them', () 
     const back = renderIpBatch(both, one);
     expect(forward).not.toBe('');
     expect(renderIpBatch(both, both)).toBe('');
-    expect(back).toContain('rule del priority 1100 from 100.64.2.2');
+    expect(back).toContain('rule del priority 1200 from 100.64.2.2');
   });
 
   it.each([
     [{ priority: 1000, table: 254, suppressPrefixLength: 0 }, 'priority 1000 lookup 254 suppress_prefixlength 0 protocol 242'],
     [{ priority: 1300, to: '24.19.100.1', table: 201 }, 'priority 1300 to 24.19.100.1 lookup 201 protocol 242'],
-    [{ priority: 1200, fwmark: 0x10000, fwmask: 0xff0000, table: 205 }, 'priority 1200 fwmark 0x10000/0xff0000 lookup 205 protocol 242'],
+    [{ priority: 1100, fwmark: 0x10000, fwmask: 0xff0000, table: 205 }, 'priority 1100 fwmark 0x10000/0xff0000 lookup 205 protocol 242'],
   ])('renderRule %j', (rule, text) => {
     expect(renderRule(rule)).toBe(text);
   });

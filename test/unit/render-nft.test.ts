@@ -75,3 +75,23 @@ add rule inet multiwan stamp return comment "plan 0e873d03"
     expect(script).toContain('add rule inet multiwan prerouting ip6 daddr { fd00::/64 } return');
   });
 });
+
+describe('renderNft: the monitor’s probes and policies', () => {
+  it('probes (a link’s address to its check targets) return before the policies in output', () => {
+    const script = renderNft({
+      mask: 0x3f00,
+      lan4: [],
+      lan6: [],
+      links: [
+        { name: 'isp1', iface: 'ppp0', mark: 0x100, masquerade: true, probes: { local: '100.64.1.2', targets: ['198.51.100.10', '203.0.113.2'] } },
+        { name: 'isp2', iface: 'ppp1', mark: 0x200, masquerade: true },
+      ],
+      policies: [{ name: 'mail', src4: [], src6: [], dst4: [], dst6: [], protocol: 'tcp', srcPort: [], dstPort: [{ from: 25, to: 25 }], iif: [], action: { kind: 'link', link: 'isp2', mark: 0x200 } }],
+    });
+    const output = script.split('\n').filter((line) => line.startsWith('add rule inet multiwan output '));
+    expect(output.slice(-2)).toEqual([
+      'add rule inet multiwan output ip saddr . ip daddr { 100.64.1.2 . 198.51.100.10, 100.64.1.2 . 203.0.113.2 } return',
+      'add rule inet multiwan output ct state new jump policies',
+    ]);
+  });
+});
