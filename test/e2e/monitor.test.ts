@@ -4,13 +4,11 @@
 // dropped, the PPP link still up), by a cut cable (carrier gone), and by
 // losing 20% of packets at random. Checked by real traffic and by the kernel's
 // routing tables, never by the monitor's word alone.
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLab, needsRoot, productEnv, startBackground, startStream, type BackgroundProcess, type Lab } from '../lab/lab.js';
+import { balance, dist, ispFault, labWithHooks, ppp, sleep, startMonitor, within } from './helpers.js';
 
 const skip = needsRoot();
-const dist = (name: string) => path.resolve('dist', name);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const config = (check: string) => `
 lan = ["192.168.10.0/24"]
@@ -29,39 +27,12 @@ check = { targets = ["198.51.100.10", "203.0.113.6"]${check} }
 let lab: Lab | undefined;
 
 async function routerWithMonitor(check = ''): Promise<{ l: Lab; monitor: BackgroundProcess }> {
-  const l = await createLab({ links: 2 });
+  const l = await labWithHooks(2, config(check));
   lab = l;
-  await l.installHooks(dist('ip-up'), dist('ip-down'));
-  await l.writeConfig(config(check));
-  for (const iface of ['ppp0', 'ppp1'] as const) {
-    const result = await l.ppp('up', iface);
-    expect(result.hookFailed, result.stdout + result.stderr).toBe(false);
-  }
-  const monitor = startBackground(l, l.ns.rtr, [dist('multiwan'), 'monitor'], productEnv(l));
-  expect(await monitor.waitLine((line) => line.startsWith('monitoring isp1, isp2'), 5000), monitor.stderr).toBeDefined();
-  await sleep(1000); // a few good windows
+  for (const iface of ['ppp0', 'ppp1'] as const) await ppp(l, 'up', iface);
+  const monitor = await startMonitor(l);
+  expect(monitor.lines.some((line) => line.startsWith('monitoring isp1, isp2'))).toBe(true);
   return { l, monitor };
-}
-
-/** The ISP stops forwarding anything (or a random share) while the PPP link stays up. */
-async function ispFault(l: Lab, isp: 'isp1' | 'isp2', rule: string | undefined) {
-  await l.exec(l.ns[isp], ['nft', 'delete', 'table', 'inet', 'labfault'], { reject: false });
-  if (!rule) return;
-  await l.exec(l.ns[isp], ['nft', '-f', '-'], {
-    input: `table inet labfault {\n  chain forward {\n    type filter hook forward priority -5; policy accept;\n    ${rule}\n  }\n}\n`,
-  });
-}
-
-const balance = async (l: Lab) => (await l.exec(l.ns.rtr, ['ip', 'route', 'show', 'table', '200'])).stdout;
-
-/** Polls the kernel until `pred` holds; returns the milliseconds it took, or undefined. */
-async function within(timeoutMs: number, pred: () => Promise<boolean>): Promise<number | undefined> {
-  const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    if (await pred()) return Date.now() - start;
-    await sleep(10);
-  }
-  return undefined;
 }
 
 const transitions = (monitor: BackgroundProcess) => monitor.lines.filter((line) => /out of service|back in service/.test(line));

@@ -12,22 +12,17 @@ import {
   addPortForward,
   addServerAddress,
   connectFromServer,
-  createLab,
   needsRoot,
-  productEnv,
   removePortForwards,
   spoofDrops,
-  startBackground,
   startServer,
   whoamiDetailed,
-  type BackgroundProcess,
   type Lab,
   type WhoamiOptions,
 } from '../lab/lab.js';
+import { balance, dist, ispFault, labWithHooks, ppp, startMonitor, within } from './helpers.js';
 
 const skip = needsRoot();
-const dist = (name: string) => path.resolve('dist', name);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const LAN = `lan = ["192.168.10.0/24"]\n`;
 /** An address of the server inside a prefix of isp2's routes_file (test 4). */
@@ -50,23 +45,11 @@ ${extra2}
 
 let lab: Lab | undefined;
 async function newLab(toml: string): Promise<Lab> {
-  lab = await createLab({ links: 2 });
-  await lab.installHooks(dist('ip-up'), dist('ip-down'));
-  await lab.writeConfig(toml);
+  lab = await labWithHooks(2, toml);
   return lab;
 }
-
-async function up(l: Lab, iface: 'ppp0' | 'ppp1') {
-  const result = await l.ppp('up', iface);
-  expect(result.hookFailed, `ip-up ${iface}: ${result.stdout}${result.stderr}`).toBe(false);
-  return result;
-}
-
-async function down(l: Lab, iface: 'ppp0' | 'ppp1') {
-  const result = await l.ppp('down', iface);
-  expect(result.hookFailed, `ip-down ${iface}: ${result.stdout}${result.stderr}`).toBe(false);
-  return result;
-}
+const up = (l: Lab, iface: 'ppp0' | 'ppp1') => ppp(l, 'up', iface);
+const down = (l: Lab, iface: 'ppp0' | 'ppp1') => ppp(l, 'down', iface);
 
 /** Writes a file the config names; inside the hook's mount namespace it is /etc/multiwan/<name>. */
 async function writeEtc(l: Lab, name: string, text: string): Promise<string> {
@@ -80,34 +63,7 @@ async function seen(l: Lab, opts: WhoamiOptions) {
 }
 
 const sh = async (l: Lab, argv: string[]) => (await l.exec(l.ns.rtr, argv)).stdout;
-const balance = (l: Lab) => sh(l, ['ip', 'route', 'show', 'table', '200']);
 const policiesChain = (l: Lab) => sh(l, ['nft', 'list', 'chain', 'inet', 'multiwan', 'policies']);
-
-/** Polls until `pred` holds; the milliseconds it took, or undefined after timeoutMs. */
-async function within(timeoutMs: number, pred: () => Promise<boolean>): Promise<number | undefined> {
-  const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    if (await pred()) return Date.now() - start;
-    await sleep(20);
-  }
-  return undefined;
-}
-
-async function startMonitor(l: Lab): Promise<BackgroundProcess> {
-  const monitor = startBackground(l, l.ns.rtr, [dist('multiwan'), 'monitor'], productEnv(l));
-  expect(await monitor.waitLine((line) => line.startsWith('monitoring'), 5000), monitor.stderr).toBeDefined();
-  await sleep(800); // a few good windows
-  return monitor;
-}
-
-/** The ISP stops forwarding anything while the PPP link stays up (as in monitor.test.ts). */
-async function ispFault(l: Lab, isp: 'isp1' | 'isp2', rule: string | undefined) {
-  await l.exec(l.ns[isp], ['nft', 'delete', 'table', 'inet', 'labfault'], { reject: false });
-  if (!rule) return;
-  await l.exec(l.ns[isp], ['nft', '-f', '-'], {
-    input: `table inet labfault {\n  chain forward {\n    type filter hook forward priority -5; policy accept;\n    ${rule}\n  }\n}\n`,
-  });
-}
 
 async function noSpoofing(l: Lab) {
   expect(await spoofDrops(l, 'isp1'), 'packets isp1 dropped for a wrong source').toBe(0);

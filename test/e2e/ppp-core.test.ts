@@ -3,22 +3,19 @@
 // namespace between a LAN client, two ISPs that drop any source but their
 // customer's, and an internet server that reports the source it sees.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   addPortForward,
   connectFromServer,
-  createLab,
   needsRoot,
   productEnv,
   spoofDrops,
   startStream,
   type Lab,
 } from '../lab/lab.js';
+import { dist, labWithHooks, ppp, sleep } from './helpers.js';
 
 const skip = needsRoot();
-const dist = (name: string) => path.resolve('dist', name);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const config = (w1: number, w2: number) => `
 lan = ["192.168.10.0/24"]
@@ -34,23 +31,11 @@ weight = ${w2}
 
 let lab: Lab | undefined;
 async function newLab(links: 1 | 2, toml: string): Promise<Lab> {
-  lab = await createLab({ links });
-  await lab.installHooks(dist('ip-up'), dist('ip-down'));
-  await lab.writeConfig(toml);
+  lab = await labWithHooks(links, toml);
   return lab;
 }
-
-async function up(l: Lab, iface: 'ppp0' | 'ppp1') {
-  const result = await l.ppp('up', iface);
-  expect(result.hookFailed, `ip-up ${iface}: ${result.stdout}${result.stderr}`).toBe(false);
-  return result;
-}
-
-async function down(l: Lab, iface: 'ppp0' | 'ppp1') {
-  const result = await l.ppp('down', iface);
-  expect(result.hookFailed, `ip-down ${iface}: ${result.stdout}${result.stderr}`).toBe(false);
-  return result;
-}
+const up = (l: Lab, iface: 'ppp0' | 'ppp1') => ppp(l, 'up', iface);
+const down = (l: Lab, iface: 'ppp0' | 'ppp1') => ppp(l, 'down', iface);
 
 /** `multiwan` by hand in the router, with the lab's config and state. */
 function multiwan(l: Lab, args: string[]) {
