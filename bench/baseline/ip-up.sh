@@ -5,8 +5,8 @@
 # same kernel work multiwan's ip-up does for one link, isp1 on ppp0:
 #   table 201 (the link): default + the peer, both with src <local>
 #   table 200 (balance):  196.21.0.0/19 and default, both dev ppp0
-#   rules 1000-1400:      main suppress_prefixlength 0, from <local>,
-#                         fwmark 0x100/0x3f00, to the ISP's DNS, lookup 200
+#   rules 1000-1400:      main suppress_prefixlength 0, fwmark 0x100/0x3f00,
+#                         from <local>, to the ISP's DNS, lookup 200
 #   sysctls:              ip_forward, fib_multipath_hash_policy,
 #                         rp_filter=2 and src_valid_mark=1 on ppp0
 #   nft:                  table inet multiwan, the same chains and rules
@@ -43,8 +43,8 @@ ip route add "$REMOTE" dev "$IFACE" scope link src "$LOCAL" table "$TABLE"
 ip route add "$ROUTES" dev "$IFACE" table "$BALANCE"
 ip route add default dev "$IFACE" table "$BALANCE"
 ip rule add priority 1000 lookup main suppress_prefixlength 0
-ip rule add priority 1100 from "$LOCAL" lookup "$TABLE"
-ip rule add priority 1200 fwmark "$MARK" lookup "$TABLE"
+ip rule add priority 1200 from "$LOCAL" lookup "$TABLE"
+ip rule add priority 1100 fwmark "$MARK" lookup "$TABLE"
 ip rule add priority 1300 to "$DNS" lookup "$TABLE"
 ip rule add priority 1400 lookup "$BALANCE"
 
