@@ -30,7 +30,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLab, needsRoot, productEnv, run, startBackground, type BackgroundProcess, type Lab } from '../test/lab/lab.js';
+import { productEnv, run, startBackground, type BackgroundProcess, type Lab } from '../test/lab/lab.js';
+import { BenchError, FAILED, withBenchLab } from './with-lab.js';
 import { cpuMark, othersCpus } from './cpu.js';
 import { MWAN3_DEFAULTS, MWAN3_SOURCE, mwan3FalseOffline, mwan3SilentDeath } from './mwan3.js';
 import { round1, round2, summarize, type Summary } from './stats.js';
@@ -85,7 +86,6 @@ const EXTRA = [
 
 const TRANSITION = /out of service|back in service/;
 
-class BenchError extends Error {}
 
 function parseArgs(argv: string[]): { runs: number; lossySeconds: number; memorySeconds: number } {
   const opts = { runs: 5, lossySeconds: 120, memorySeconds: 30 };
@@ -487,11 +487,6 @@ function row(cells: string[], widths: number[]): string {
 // ───────────────────────────── main ─────────────────────────────
 
 async function main(): Promise<number> {
-  const reason = needsRoot();
-  if (reason) {
-    console.error(`bench: ${reason}`);
-    return 1;
-  }
   if (!existsSync(MULTIWAN)) {
     console.error('bench: dist/multiwan is missing (run `npm run build`; `npm run bench` does)');
     return 1;
@@ -507,17 +502,13 @@ async function main(): Promise<number> {
   const cpu0 = cpuMark();
   const log = (line: string): void => console.log(line);
 
-  const lab = await createLab({ links: 2 });
-  const onSignal = (): void => void lab.destroy().finally(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let silent: DetectionRun[];
-  let carrier: DetectionRun[];
-  let loss: LossResult;
-  let mem: MemoryResult;
-  let monitorLines: string[];
+  let silent!: DetectionRun[]; // assigned in the lab callback, which returns FAILED otherwise
+  let carrier!: DetectionRun[];
+  let loss!: LossResult;
+  let mem!: MemoryResult;
+  let monitorLines!: string[];
   let warmupMs = 0;
-  try {
+  const done = await withBenchLab({ links: 2 }, async (lab) => {
     await lab.installHooks(path.join(ROOT, 'dist/ip-up'), path.join(ROOT, 'dist/ip-down'));
     await lab.writeConfig(CONFIG_2);
     for (const iface of ['ppp0', 'ppp1'] as const) {
@@ -551,17 +542,8 @@ async function main(): Promise<number> {
     log(`4 links, monitor resident memory after ${opts.memorySeconds} s ...`);
     mem = await memory(lab, opts.memorySeconds, log);
     monitorLines.push('--- the 4-link monitor:', ...mem.lines);
-  } catch (err) {
-    if (err instanceof BenchError) {
-      console.error(`bench: ${err.message}`);
-      return 1;
-    }
-    throw err;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await lab.destroy();
-  }
+  });
+  if (done === FAILED) return 1;
 
   // ── figures and verdicts
   const s = detectionSummary(silent);

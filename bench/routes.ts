@@ -18,7 +18,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLab, needsRoot, productEnv, type Lab } from '../test/lab/lab.js';
+import { productEnv } from '../test/lab/lab.js';
+import { BenchError, FAILED, withBenchLab } from './with-lab.js';
 import { cpuMark, othersCpus } from './cpu.js';
 import { round1, round2, summarize } from './stats.js';
 
@@ -44,14 +45,8 @@ const configs = {
 };
 
 async function main(): Promise<number> {
-  const reason = needsRoot();
-  if (reason) {
-    console.error(`bench: ${reason}`);
-    return 1;
-  }
   const mark = cpuMark();
-  const lab = await createLab({ links: 1 });
-  try {
+  const done = await withBenchLab({ links: 1 }, async (lab) => {
     const routesFile = path.join(lab.dirs.etc, 'routes-10k.txt');
     const policyFile = path.join(lab.dirs.etc, 'policy-10k.txt');
     await writeFile(routesFile, prefixes.join('\n') + '\n');
@@ -76,18 +71,18 @@ async function main(): Promise<number> {
       await hook('ip-up'); // validates the config and fills the cache, as the first event after an edit does
       await hook('ip-down');
       const ms = await time(() => hook('ip-up'));
-      if (which === 'routes' && (await table200()) < N) throw new Error(`routes_file: fewer than ${N} routes in table 200`);
+      if (which === 'routes' && (await table200()) < N) throw new BenchError(`routes_file: fewer than ${N} routes in table 200`);
       if (which === 'policy') {
         const listed = await lab.exec(lab.ns.rtr, ['nft', 'list', 'chain', 'inet', 'multiwan', 'policies']);
-        if (!listed.stdout.includes('comment "big via isp1"')) throw new Error('policy: the set is not in the policies chain');
+        if (!listed.stdout.includes('comment "big via isp1"')) throw new BenchError('policy: the set is not in the policies chain');
       }
       await hook('ip-down');
-      if ((await table200()) !== 0) throw new Error('ip-down left routes in table 200');
+      if ((await table200()) !== 0) throw new BenchError('ip-down left routes in table 200');
       return ms;
     };
     const runFloor = async () => {
       const ms = await time(() => lab.exec(lab.ns.rtr, ['ip', '-batch', '-'], { input: batch, timeoutMs: 30_000 }));
-      if ((await table200()) < N) throw new Error('floor: the batch did not add the routes');
+      if ((await table200()) < N) throw new BenchError('floor: the batch did not add the routes');
       await lab.exec(lab.ns.rtr, ['ip', 'route', 'flush', 'table', '200']);
       return ms;
     };
@@ -105,7 +100,7 @@ async function main(): Promise<number> {
     const loop = await time(() =>
       lab.exec(lab.ns.rtr, ['sh', '-c', 'while read p; do ip route add "$p" dev ppp0 table 200; done < "$1"', 'sh', routesFile], { timeoutMs: 300_000 }),
     );
-    if ((await table200()) < N) throw new Error('loop: fewer routes than expected');
+    if ((await table200()) < N) throw new BenchError('loop: fewer routes than expected');
     await lab.exec(lab.ns.rtr, ['ip', 'route', 'flush', 'table', '200']);
 
     const s = { routes: summarize(samples.routes), policy: summarize(samples.policy), floor: summarize(samples.floor) };
@@ -128,10 +123,8 @@ async function main(): Promise<number> {
     await mkdir(path.dirname(OUT), { recursive: true });
     await writeFile(OUT, JSON.stringify({ rounds: ROUNDS, samples, loopMs: loop, summary: s, othersCpus: others }, null, 2) + '\n');
     console.log(`  results: ${path.relative(ROOT, OUT)}`);
-    return 0;
-  } finally {
-    await lab.destroy();
-  }
+  });
+  return done === FAILED ? 1 : 0;
 }
 
 main().then(

@@ -22,7 +22,8 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLab, needsRoot, run, type Lab } from '../test/lab/lab.js';
+import { run, type Lab } from '../test/lab/lab.js';
+import { BenchError, FAILED, withBenchLab } from './with-lab.js';
 import { cpuMark, othersCpus } from './cpu.js';
 import { round1, round2, summarize, type Summary } from './stats.js';
 
@@ -72,7 +73,6 @@ function parseArgs(argv: string[]): { rounds: number; warmup: number } {
   return opts;
 }
 
-class BenchError extends Error {}
 
 /** Kernel state without multiwan's `proto 242` tag and plan-stamp hash, so that the baseline's state compares equal. */
 const normalize = (text: string): string =>
@@ -224,11 +224,6 @@ function table(results: Record<Phase, PhaseResult>): string {
 // ───────────────────────────── main ─────────────────────────────
 
 async function main(): Promise<number> {
-  const reason = needsRoot();
-  if (reason) {
-    console.error(`bench: ${reason}`);
-    return 1;
-  }
   for (const hook of ORDER) {
     for (const file of [HOOKS[hook].up, HOOKS[hook].down]) {
       if (!existsSync(file)) {
@@ -241,15 +236,11 @@ async function main(): Promise<number> {
   const started = Date.now();
   const cpu0 = cpuMark();
 
-  const lab = await createLab({ links: 1 });
-  const onSignal = (): void => void lab.destroy().finally(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   const samples: Record<Phase, Record<Hook, number[]>> = {
     cold: { multiwan: [], baseline: [], empty: [] },
     steady: { multiwan: [], baseline: [], empty: [] },
   };
-  try {
+  const done = await withBenchLab({ links: 1 }, async (lab) => {
     await lab.writeConfig(CONFIG);
     const b: Bench = { lab, cleanState: await dump(lab) };
     await checkSameWork(b);
@@ -264,17 +255,8 @@ async function main(): Promise<number> {
         samples.steady[hook].push(t.steady);
       }
     }
-  } catch (err) {
-    if (err instanceof BenchError) {
-      console.error(`bench: ${err.message}`);
-      return 1;
-    }
-    throw err;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await lab.destroy();
-  }
+  });
+  if (done === FAILED) return 1;
 
   const results = { cold: analyse(samples.cold), steady: analyse(samples.steady) };
   const seconds = (Date.now() - started) / 1000;

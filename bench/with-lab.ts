@@ -1,0 +1,36 @@
+// What the benchmarks share: their own namespace lab, destroyed whatever
+// happens (also on Ctrl-C), and a failed check reported as one line.
+import { createLab, needsRoot, type Lab, type LabOptions } from '../test/lab/lab.js';
+
+/** A check that failed: the benchmark's figures would mean nothing. */
+export class BenchError extends Error {}
+
+export const FAILED = Symbol('bench failed');
+
+/**
+ * Runs `work` with a lab of its own. Without root, or when `work` throws a
+ * BenchError, prints `bench: <why>` and resolves to FAILED; the lab is
+ * destroyed in every case.
+ */
+export async function withBenchLab<T>(options: LabOptions, work: (lab: Lab) => Promise<T>): Promise<T | typeof FAILED> {
+  const reason = needsRoot();
+  if (reason) {
+    console.error(`bench: ${reason}`);
+    return FAILED;
+  }
+  const lab = await createLab(options);
+  const onSignal = (): void => void lab.destroy().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await work(lab);
+  } catch (error) {
+    if (!(error instanceof BenchError)) throw error;
+    console.error(`bench: ${error.message}`);
+    return FAILED;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await lab.destroy();
+  }
+}
