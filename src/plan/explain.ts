@@ -69,7 +69,7 @@ export function explainPacket(config: Config, states: LinkStates, ids: LinkIds, 
     if (policy.fallback === 'unreachable') {
       return { packet, policies, via, decision: { kind: 'unreachable', why: `policy "${policy.name}": none of ${policy.via.join(', ')} is in service, and its fallback is "unreachable": rejected` } };
     }
-    return { packet, policies, via, decision: balanceDecision(config, states, inService, `policy "${policy.name}": none of ${policy.via.join(', ')} is in service; fallback "default"`) };
+    return { packet, policies, via, decision: balanceDecision(config, inService, `policy "${policy.name}": none of ${policy.via.join(', ')} is in service; fallback "default"`) };
   }
 
   for (const link of config.links) {
@@ -88,13 +88,12 @@ export function explainPacket(config: Config, states: LinkStates, ids: LinkIds, 
   if (best) {
     return { packet, policies, decision: { kind: 'link', link: best.link, table: config.tableBase, why: `${packet.dst} is in ${best.prefix}, a destination route of ${best.link}` } };
   }
-  return { packet, policies, decision: balanceDecision(config, states, inService, policies.length ? 'no policy matches' : 'no policies') };
+  return { packet, policies, decision: balanceDecision(config, inService, policies.length ? 'no policy matches' : 'no policies') };
 }
 
-function balanceDecision(config: Config, states: LinkStates, inService: readonly string[], why: string): Decision {
+function balanceDecision(config: Config, inService: readonly string[], why: string): Decision {
   if (!inService.length) return { kind: 'none', why: `${why}; no link is in service: main's own default route (if any) decides` };
   const weights = config.links.filter((l) => inService.includes(l.name)).map((l) => ({ link: l.name, weight: l.weight }));
-  void states;
   return {
     kind: 'balance',
     table: config.tableBase,
