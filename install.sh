@@ -22,6 +22,7 @@ esac
 hooks="etc/ppp/ip-up.d/multiwan:ip-up etc/ppp/ip-down.d/multiwan:ip-down usr/sbin/multiwan:multiwan"
 rt_protos="etc/iproute2/rt_protos.d/multiwan.conf"
 unit="lib/systemd/system/multiwan-monitor.service"
+doc="usr/share/doc/multiwan/README.md"
 config="etc/multiwan/multiwan.toml"
 
 install_all() {
@@ -40,6 +41,8 @@ install_all() {
     install -D -m 0755 "$here/dist/${pair#*:}" "$target"
     echo "installed $target"
   done
+  install -D -m 0644 "$here/README.md" "$D/$doc"
+  echo "installed $D/$doc"
   install -D -m 0644 "$here/systemd/multiwan-monitor.service" "$D/$unit"
   echo "installed $D/$unit"
   mkdir -p "$D/etc/iproute2/rt_protos.d"
@@ -71,6 +74,7 @@ uninstall_all() {
   done
   rm -f "$D/$rt_protos" && echo "removed $D/$rt_protos"
   rm -f "$D/$unit" && echo "removed $D/$unit"
+  rm -rf "$D/usr/share/doc/multiwan" && echo "removed $D/usr/share/doc/multiwan"
   if [ -z "$D" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
   if [ "$action" = purge ] || cmp -s "$here/docs/multiwan.example.toml" "$D/$config"; then
     rm -rf "$D/etc/multiwan" && echo "removed $D/etc/multiwan"

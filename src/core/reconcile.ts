@@ -16,7 +16,7 @@ import type { Context } from './context.js';
 
 export async function requireConfig(file: string, cacheDir?: string): Promise<Config> {
   const config = await loadConfig(file, cacheDir);
-  if (!config) throw new ConfigError(`${file}: no such file; write a config (see /usr/share/doc/multiwan or the README) or pass --config`);
+  if (!config) throw new ConfigError(`${file}: no such file; write one (every key is in /usr/share/doc/multiwan/README.md, "Config reference") or pass --config`);
   return config;
 }
 

@@ -30,6 +30,7 @@ describe('install.sh with DESTDIR', () => {
       '/etc/ppp/ip-up.d/multiwan',
       '/lib/systemd/system/multiwan-monitor.service',
       '/usr/sbin/multiwan',
+      '/usr/share/doc/multiwan/README.md',
     ]);
     const unit = readFileSync(path.join(dest, 'lib/systemd/system/multiwan-monitor.service'), 'utf8');
     expect(unit).toContain('ExecStart=/usr/sbin/multiwan monitor');
