@@ -31,10 +31,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { productEnv, run, startBackground, type BackgroundProcess, type Lab } from '../test/lab/lab.js';
-import { BenchError, FAILED, withBenchLab } from './with-lab.js';
+import { BenchError, benchEnv, FAILED, withBenchLab } from './with-lab.js';
 import { cpuMark, othersCpus } from './cpu.js';
 import { MWAN3_DEFAULTS, MWAN3_SOURCE, mwan3FalseOffline, mwan3SilentDeath } from './mwan3.js';
-import { round1, round2, summarize, type Summary } from './stats.js';
+import { round1, summarize, type Summary } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, '.bench', 'monitor.json');
@@ -627,7 +627,6 @@ async function main(): Promise<number> {
   );
   if (others > 0.25) console.log('note: other processes were busy during the run; detection times move with the load.');
 
-  const versions = await Promise.all([run(['nft', '--version'], { reject: false }), run(['ip', '-V'], { reject: false }), run(['ping', '-V'], { reject: false })]);
   const detJson = (runs: DetectionRun[], d: { summary?: Summary; timedOut: number }, target: number, pass: boolean) => ({
     target: { medianMs: target },
     medianMs: d.summary ? round1(d.summary.median) : null,
@@ -652,16 +651,7 @@ async function main(): Promise<number> {
     date: new Date().toISOString(),
     config: { twoLinks: CONFIG_2, fourLinks: CONFIG_4, check: CHECK },
     harnessWarmupMs: round1(warmupMs),
-    env: {
-      node: process.version,
-      kernel: os.release(),
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model,
-      othersCpus: round2(others),
-      nft: versions[0].stdout.trim(),
-      iproute2: versions[1].stdout.trim(),
-      ping: versions[2].stdout.trim().split('\n')[0],
-    },
+    env: await benchEnv(others),
     silentDeath: detJson(silent, s, TARGET.silentMs, silentPass),
     carrierLoss: detJson(carrier, c, TARGET.carrierMs, carrierPass),
     lossy: {

@@ -22,8 +22,8 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run, type Lab } from '../test/lab/lab.js';
-import { BenchError, FAILED, withBenchLab } from './with-lab.js';
+import { type Lab } from '../test/lab/lab.js';
+import { BenchError, benchEnv, FAILED, withBenchLab } from './with-lab.js';
 import { cpuMark, othersCpus } from './cpu.js';
 import { round1, round2, summarize, type Summary } from './stats.js';
 
@@ -277,10 +277,6 @@ async function main(): Promise<number> {
     console.log('note: other processes were busy during the run: medians move by 10-20% between such runs.');
   }
 
-  const versions = await Promise.all([
-    run(['nft', '--version'], { reject: false }),
-    run(['ip', '-V'], { reject: false }),
-  ]);
   const json = {
     bench: 'ip-up',
     date: new Date().toISOString(),
@@ -288,15 +284,7 @@ async function main(): Promise<number> {
     rounds,
     warmup,
     config: CONFIG,
-    env: {
-      node: process.version,
-      kernel: os.release(),
-      cpus: os.cpus().length,
-      cpuModel: os.cpus()[0]?.model,
-      othersCpus: round2(others),
-      nft: versions[0].stdout.trim(),
-      iproute2: versions[1].stdout.trim(),
-    },
+    env: await benchEnv(others),
     unit: 'ms',
     phases: Object.fromEntries(
       (['cold', 'steady'] as const).map((phase) => {

@@ -1,6 +1,7 @@
 // What the benchmarks share: their own namespace lab, destroyed whatever
 // happens (also on Ctrl-C), and a failed check reported as one line.
-import { createLab, needsRoot, type Lab, type LabOptions } from '../test/lab/lab.js';
+import os from 'node:os';
+import { createLab, needsRoot, run, type Lab, type LabOptions } from '../test/lab/lab.js';
 
 /** A check that failed: the benchmark's figures would mean nothing. */
 export class BenchError extends Error {}
@@ -33,4 +34,20 @@ export async function withBenchLab<T>(options: LabOptions, work: (lab: Lab) => P
     process.off('SIGTERM', onSignal);
     await lab.destroy();
   }
+}
+
+/** What a benchmark's JSON records of the machine and the tools it measured. */
+export async function benchEnv(othersCpus: number): Promise<Record<string, unknown>> {
+  const version = async (argv: string[]) => (await run(argv, { reject: false })).stdout.trim().split('\n')[0];
+  const [nft, iproute2, ping] = await Promise.all([version(['nft', '--version']), version(['ip', '-V']), version(['ping', '-V'])]);
+  return {
+    node: process.version,
+    kernel: os.release(),
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    othersCpus: Math.round(othersCpus * 100) / 100,
+    nft,
+    iproute2,
+    ping,
+  };
 }
