@@ -1,66 +1,74 @@
 /**
- * Plan -> kernel. What multiwan owns is read back first: routes and rules by
- * protocol id, and, when the previous plan's ruleset is the same as this one
- * (pppd renegotiating, a weight change), the nft table's plan stamp. Then the
- * sysctls, then, side by side, one `ip -batch` computed against the routes and
- * rules read, and one `nft -f` transaction unless the stamp shows the kernel
- * already holds this ruleset. The script is idempotent, so applying it when
- * the stamp was not read is only a few milliseconds, never wrong. `ip -batch`
+ * Plan -> kernel, given what multiwan owns now (read back by readKernel). The
+ * sysctls first, then side by side one `ip -batch` per family, computed
+ * against the routes and rules read, and one `nft -f` transaction unless the
+ * table's stamp shows the kernel already holds this ruleset. `ip -batch`
  * stops at the first failure keeping what ran, so on any failure the owned
- * routes and rules are brought back to the set read before, and an nft
- * transaction that did go through is replaced by the previous plan's.
- * Returns what it ran, or with dryRun what it would run.
+ * routes and rules of both families are brought back to the sets read before,
+ * and an nft transaction that did go through is replaced by the previous
+ * plan's. Returns what it ran, or with dryRun what it would run.
  */
 import { renderIpBatch } from '../plan/render-ip-batch.js';
-import { nftStamp, parseNftStamp, renderNft } from '../plan/render-nft.js';
-import type { NftPlan, Owned, Plan } from '../plan/types.js';
-import { readOwned } from './read-owned.js';
+import { nftStamp, renderNft } from '../plan/render-nft.js';
+import type { NftPlan, Owned, PerFamily, Plan } from '../plan/types.js';
+import type { Family } from '../net/address.js';
+import { readKernel } from './read-kernel.js';
 import type { Runner } from './run-command.js';
 import { writeSysctls } from './write-sysctls.js';
 
 export interface Applied {
-  ipBatch: string;
+  ipBatch: PerFamily<string>;
   /** Empty when the kernel already held this ruleset. */
   nftScript: string;
 }
 
 export interface ApplyOptions {
-  dryRun?: boolean;
-  /** The nft plan in force before: restored if the routing half fails; when it equals the new one, the kernel's stamp is checked. */
+  /** What multiwan owns now, read back in this event's round. */
+  current: PerFamily<Owned>;
+  /** The stamp of the nft table in force. */
+  nftStamp: string;
+  /** The nft plan in force before: restored if the routing half fails. */
   previousNft?: NftPlan;
+  dryRun?: boolean;
   sysctlRoot?: string;
 }
 
-export async function applyPlan(run: Runner, plan: Plan, options: ApplyOptions = {}): Promise<Applied> {
-  const wanted = nftStamp(plan.nft);
-  const mayBeInForce = options.previousNft !== undefined && nftStamp(options.previousNft) === wanted;
-  const [before, stamp] = await Promise.all([readOwned(run, 4), mayBeInForce ? readNftStamp(run) : undefined]);
-  const ipBatch = renderIpBatch(before, plan.ip4);
-  const nftScript = stamp === wanted ? '' : renderNft(plan.nft);
+const FAMILIES = [4, 6] as const;
+
+export async function applyPlan(run: Runner, plan: Plan, options: ApplyOptions): Promise<Applied> {
+  const ipBatch = { 4: renderIpBatch(options.current[4], plan.ip[4]), 6: renderIpBatch(options.current[6], plan.ip[6]) };
+  const nftScript = options.nftStamp === nftStamp(plan.nft) ? '' : renderNft(plan.nft);
   if (options.dryRun) return { ipBatch, nftScript };
 
   writeSysctls(plan.sysctls, options.sysctlRoot);
-  const [ip, nft] = await Promise.allSettled([
-    ipBatch ? run(['ip', '-4', '-batch', '-'], { input: ipBatch }) : Promise.resolve(undefined),
+  const ipRun = (family: Family) =>
+    ipBatch[family] ? run(['ip', `-${family}`, '-batch', '-'], { input: ipBatch[family] }) : Promise.resolve(undefined);
+  const results = await Promise.allSettled([
+    ipRun(4),
+    ipRun(6),
     nftScript ? run(['nft', '-f', '-'], { input: nftScript }) : Promise.resolve(undefined),
   ]);
-  if (ip.status === 'rejected' || nft.status === 'rejected') {
-    await restoreRouting(run, before).catch(() => undefined);
-    if (nftScript && nft.status === 'fulfilled' && options.previousNft) {
-      await run(['nft', '-f', '-'], { input: renderNft(options.previousNft) }).catch(() => undefined);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (!failed) return { ipBatch, nftScript };
+
+  const restored = await restore(run, options, nftScript !== '' && results[2].status === 'fulfilled');
+  const reason = failed.reason as unknown;
+  throw typeof (reason as { withOutcome?: unknown }).withOutcome === 'function'
+    ? (reason as { withOutcome(o: string): Error }).withOutcome(restored)
+    : reason;
+}
+
+/** Back to the owned sets read before (and the previous ruleset); says how that went. */
+async function restore(run: Runner, options: ApplyOptions, nftChanged: boolean): Promise<string> {
+  try {
+    const now = await readKernel(run);
+    for (const family of FAMILIES) {
+      const batch = renderIpBatch(now.owned[family], options.current[family]);
+      if (batch) await run(['ip', `-${family}`, '-force', '-batch', '-'], { input: batch });
     }
-    throw ip.status === 'rejected' ? ip.reason : (nft as PromiseRejectedResult).reason;
+    if (nftChanged && options.previousNft) await run(['nft', '-f', '-'], { input: renderNft(options.previousNft) });
+    return 'nothing changed: the previous routing is in place';
+  } catch (error) {
+    return `restoring the previous routing failed too (${error instanceof Error ? error.message : String(error)}); the next event or 'multiwan apply' repairs it`;
   }
-  return { ipBatch, nftScript };
-}
-
-/** The plan stamp of the nft table in force (ABSENT when there is no table). */
-async function readNftStamp(run: Runner): Promise<string> {
-  const { stdout } = await run(['nft', 'list', 'chain', 'inet', 'multiwan', 'stamp'], { okCodes: [0, 1] });
-  return parseNftStamp(stdout);
-}
-
-async function restoreRouting(run: Runner, before: Owned): Promise<void> {
-  const batch = renderIpBatch(await readOwned(run, 4), before);
-  if (batch) await run(['ip', '-4', '-force', '-batch', '-'], { input: batch });
 }

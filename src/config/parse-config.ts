@@ -19,6 +19,12 @@ const prefix = z.string().superRefine((text, ctx) => {
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
 });
 
+const prefix6 = z.string().superRefine((text, ctx) => {
+  const parsed = parsePrefix(text);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+  else if (parsed.family !== 6) ctx.addIssue({ code: 'custom', message: `"${text}" is not an IPv6 prefix (like 2001:db8:1::/48); IPv4 needs no prefix list` });
+});
+
 const address = z.string().superRefine((text, ctx) => {
   if (!parseAddress(text)) {
     ctx.addIssue({ code: 'custom', message: `"${text}" is not an IPv4 or IPv6 address (like 192.0.2.53)` });
@@ -60,7 +66,15 @@ const linkSchema = z
       .min(1, { message: 'must be a whole number from 1 to 256 (a weight of 0 or less carries nothing); set weight = 1 or more' })
       .max(256, { message: 'must be a whole number from 1 to 256 (the kernel\'s largest multipath weight)' })
       .default(1),
+    tier: z
+      .number()
+      .int({ message: 'must be a whole number from 1 to 9' })
+      .min(1, { message: 'must be a whole number from 1 to 9 (1 carries traffic first)' })
+      .max(9, { message: 'must be a whole number from 1 to 9' })
+      .default(1),
     masquerade: z.boolean().default(true),
+    masquerade6: z.boolean().default(false),
+    prefixes6: z.array(prefix6).default([]),
     dns: z.array(address).default([]),
     routes: z.array(prefix).default([]),
     routes_file: z.string().optional(),
@@ -86,6 +100,7 @@ const configSchema = z
     mark_mask: numberText('a 32-bit mask like "0x3f00"', 1, 0xffffffff).default(0x3f00),
     table_base: numberText('a routing table number from 1 to 2^31', 1, 2 ** 31).default(200),
     rule_priority: numberText('a rule priority from 1 to 31000', 1, 31000).default(1000),
+    balance: z.enum(['connection', 'source'], { errorMap: () => ({ message: 'must be "connection" or "source"' }) }).default('connection'),
     link: z
       .record(z.string(), linkSchema)
       .default({}),
@@ -158,7 +173,10 @@ function toConfig(
     name,
     interface: link.interface,
     weight: link.weight,
+    tier: link.tier,
     masquerade: link.masquerade,
+    masquerade6: link.masquerade6,
+    prefixes6: link.prefixes6.map(canonical),
     dns: link.dns.map((a) => parseAddress(a)!.address),
     routes: linkRoutes(name, link),
     ...(link.id !== undefined ? { id: link.id } : {}),
@@ -187,6 +205,7 @@ function toConfig(
     markMask: raw.mark_mask,
     tableBase: raw.table_base,
     rulePriority: raw.rule_priority,
+    balance: raw.balance,
     links,
     policies,
     files: [...files],

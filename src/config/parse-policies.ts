@@ -11,7 +11,18 @@ import type { PolicyConfig, PortRange } from './types.js';
 /** Reads a file the config names; throws an errno error when it cannot. */
 export type FileReader = (path: string) => string;
 
+/** The protocols known by name, with their numbers: a number is written as its name, so nft and explain compare one spelling. */
+export const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17, dccp: 33, gre: 47, esp: 50, ah: 51, icmpv6: 58, sctp: 132, udplite: 136 };
 const PROTOCOLS = ['tcp', 'udp', 'sctp', 'dccp', 'udplite', 'icmp', 'icmpv6', 'gre', 'esp', 'ah'];
+
+/** `tcp`, `TCP`, `6`, `ipv6-icmp` -> the canonical name (or the number's text for protocols without one); undefined when not a protocol. */
+export function canonicalProtocol(value: string | number): string | undefined {
+  const text = String(value).trim().toLowerCase();
+  if (text === 'ipv6-icmp') return 'icmpv6';
+  if (PROTOCOLS.includes(text)) return text;
+  if (!/^\d{1,3}$/.test(text) || Number(text) > 255) return undefined;
+  return PROTOCOLS.find((name) => PROTOCOL_NUMBERS[name] === Number(text)) ?? String(Number(text));
+}
 const WITH_PORTS = ['tcp', 'udp', 'sctp', 'dccp', 'udplite'];
 
 const port = z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -33,8 +44,8 @@ export const policySchema = z
     protocol: z
       .union([z.string(), z.number()])
       .transform((value, ctx) => {
-        const text = String(value).toLowerCase();
-        if (PROTOCOLS.includes(text) || (/^\d{1,3}$/.test(text) && Number(text) <= 255)) return text;
+        const name = canonicalProtocol(value);
+        if (name !== undefined) return name;
         ctx.addIssue({ code: 'custom', message: `must be one of ${PROTOCOLS.join(', ')} or a protocol number 0-255` });
         return z.NEVER;
       })

@@ -4,7 +4,14 @@ export interface LinkConfig {
   name: string;
   interface: string;
   weight: number;
+  /** Backup tier: the balanced default holds the links of the lowest tier that has any in service (default 1). */
+  tier: number;
+  /** Source NAT to the link's IPv4 address. */
   masquerade: boolean;
+  /** Source NAT (NAT66) to the link's IPv6 address; off by default: IPv6 is routed by source prefix. */
+  masquerade6: boolean;
+  /** IPv6 prefixes delegated to this link statically: `from` rules send their traffic through it. */
+  prefixes6: string[];
   /** This ISP's resolvers: reached through this link (`to` rules). */
   dns: string[];
   /** Destinations that always use this link while it is in service (`routes` and `routes_file`). */
@@ -58,6 +65,8 @@ export interface Config {
   markMask: number;
   tableBase: number;
   rulePriority: number;
+  /** How new connections spread over the balanced links: per connection (hash of the 5-tuple) or per LAN host. */
+  balance: 'connection' | 'source';
   /** In file order. */
   links: LinkConfig[];
   /** In file order: the first that matches a new connection decides. */

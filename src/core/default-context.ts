@@ -5,12 +5,14 @@ import type { Context } from './context.js';
 
 /** The context of a real run: real programs, paths from the environment or flags. */
 export function defaultContext(env: NodeJS.ProcessEnv, options: { config?: string; dryRun?: boolean } = {}): Context {
+  const say = (line: string) => void process.stdout.write(line + '\n');
   return {
     run: runCommand,
     configFile: configPath(env, options.config),
     stateDir: stateDirOf(env),
     dryRun: options.dryRun ?? false,
     now: () => new Date(),
-    say: (line) => process.stdout.write(line + '\n'),
+    say,
+    log: say,
   };
 }

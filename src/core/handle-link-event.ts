@@ -1,45 +1,13 @@
 /**
- * One link event from pppd (or the admin running a hook by hand): config,
- * match, then the link's new state through changeLink.
+ * One link event (pppd, dhclient, dhcpcd, ifupdown, `multiwan link`): through
+ * the pipeline with the config on disk now. An event no link claims changes
+ * nothing; without a config file the hooks do nothing.
  */
-import { readInterfaceAddress } from '../apply/read-interface.js';
 import { loadConfig } from '../config/load-config.js';
-import { matchLink } from '../events/match-link.js';
 import type { LinkEvent } from '../events/types.js';
-import type { LinkState } from '../state/types.js';
-import { changeLink } from './change-link.js';
+import { changeLinks, type ChangeOutcome } from './change-links.js';
 import type { Context } from './context.js';
 
-export type EventOutcome =
-  | { kind: 'no-config' }
-  | { kind: 'ignored' }
-  | { kind: 'applied'; link: string; ipBatch: string; nftScript: string; inService: string[] };
-
-export async function handleLinkEvent(ctx: Context, event: LinkEvent): Promise<EventOutcome> {
-  const config = await loadConfig(ctx.configFile, ctx.stateDir);
-  if (!config) return { kind: 'no-config' };
-  const link = matchLink(config, event);
-  if (!link) return { kind: 'ignored' };
-
-  const change = await changeLink(ctx, config, link, async (before) => {
-    const address = event.action === 'up' && !event.local ? await readInterfaceAddress(ctx.run, event.iface) : event;
-    const up = event.action === 'up';
-    const local = address.local ?? before?.local;
-    const peer = address.peer ?? before?.peer;
-    const next: LinkState = {
-      link: link.name,
-      iface: event.iface,
-      up,
-      ...(local ? { local } : {}),
-      ...(peer ? { peer } : {}),
-      since: before && before.up === up ? before.since : ctx.now().toISOString(),
-    };
-    // A link that comes (back) up is in service until the monitor finds otherwise;
-    // pppd re-running ip-up for a link already up keeps the monitor's verdict.
-    if (up && before?.up && before.healthy === false) {
-      return { ...next, healthy: false, ...(before.healthReason ? { healthReason: before.healthReason } : {}), ...(before.healthSince ? { healthSince: before.healthSince } : {}) };
-    }
-    return next;
-  });
-  return { kind: 'applied', link: link.name, ipBatch: change!.ipBatch, nftScript: change!.nftScript, inService: change!.inService };
+export function handleLinkEvent(ctx: Context, event: LinkEvent): Promise<ChangeOutcome> {
+  return changeLinks(ctx, { kind: 'event', event }, () => loadConfig(ctx.configFile, ctx.stateDir));
 }

@@ -2,7 +2,7 @@ import type { ExplainResult } from './explain.js';
 
 /** `multiwan explain` as text. Pure. */
 export function renderExplanation({ explanation, kernel }: ExplainResult): string {
-  const { packet, policies, via, decision } = explanation;
+  const { packet, path, policies, via, decision } = explanation;
   const what = [
     `${packet.src} -> ${packet.dst}`,
     packet.protocol ?? '',
@@ -11,6 +11,7 @@ export function renderExplanation({ explanation, kernel }: ExplainResult): strin
     packet.iif ? `iif ${packet.iif}` : '',
   ].filter(Boolean);
   const lines = [what.join(' ')];
+  for (const line of path.filter((l) => !l.startsWith('policy '))) lines.push(`  ${line}`);
   for (const check of policies) lines.push(`  policy "${check.name}": ${check.matched ? 'matches' : `no: ${check.why}`}`);
   if (via) lines.push(`  via: ${via.map((v) => `${v.link} (${v.state})${v.chosen ? ' <- chosen' : ''}`).join(', ')}`);
   lines.push(`  => ${decision.why}`);

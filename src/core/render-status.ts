@@ -1,8 +1,8 @@
 import type { Config } from '../config/types.js';
 import { linkNumbers } from '../plan/assign-ids.js';
-import { hex } from '../plan/render-ip-batch.js';
+import { hex } from '../plan/hex.js';
 import type { LinkHealth } from '../state/state-store.js';
-import type { LinkIds, LinkStates } from '../state/types.js';
+import { isUp, type LinkIds, type LinkStates } from '../state/types.js';
 
 /** `multiwan status` text: one line per configured link. Pure. */
 export function renderStatus(
@@ -18,20 +18,21 @@ export function renderStatus(
     const numbers = id === undefined ? undefined : linkNumbers(config, id);
     const status = !state
       ? 'never seen'
-      : !state.up
+      : !isUp(state)
         ? 'down'
         : inService.includes(link.name)
           ? 'up, in service'
           : `up, out of service (${state.healthReason ?? 'unhealthy'})`;
-    const since = state?.up && state.healthy === false && state.healthSince ? state.healthSince : state?.since;
+    const since = isUp(state) && state.healthy === false && state.healthSince ? state.healthSince : state?.since;
     const probe = health[link.name];
     return [
       link.name,
       state?.iface ?? link.interface,
       status,
       since ? `since ${since}` : '',
-      probe?.probing && state?.up ? `rtt ${probe.lastRttMs !== undefined ? `${probe.lastRttMs} ms` : '-'}  loss ${Math.round(probe.loss * 100)}%` : '',
-      state?.local ? `address ${state.local}${state.peer ? ` peer ${state.peer}` : ''}` : '',
+      probe?.probing && isUp(state) ? `rtt ${probe.lastRttMs !== undefined ? `${probe.lastRttMs} ms` : '-'}  loss ${Math.round(probe.loss * 100)}%` : '',
+      state?.v4 ? `address ${state.v4.local}${state.v4.peer ? ` peer ${state.v4.peer}` : ''}${state.v4.gateway ? ` gateway ${state.v4.gateway}` : ''}` : '',
+      state?.v6 ? `ipv6${state.v6.local ? ` ${state.v6.local}` : ''}${state.v6.peer ?? state.v6.gateway ? ` via ${state.v6.peer ?? state.v6.gateway}` : ''}` : '',
       numbers ? `table ${numbers.table} mark ${hex(numbers.mark)}` : '',
       `weight ${link.weight}`,
     ]

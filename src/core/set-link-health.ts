@@ -1,32 +1,17 @@
 import type { Config } from '../config/types.js';
-import { changeLink, type LinkChange } from './change-link.js';
+import { changeLinks, type ChangeOutcome } from './change-links.js';
 import type { Context } from './context.js';
 
 /**
- * The monitor's verdict on a link, through the same pipeline as pppd's
- * events. Changes nothing when the link is not up or the verdict is the one
- * already recorded.
+ * The monitor's verdict on a link, through the same pipeline as the hooks'
+ * events, planned with the config `loadConfig` finds on disk under the lock.
+ * Changes nothing when the link is not up, the verdict is the one already
+ * recorded, or the link went down and up since the verdict's probes began.
  */
-export async function setLinkHealth(
+export function setLinkHealth(
   ctx: Context,
-  config: Config,
-  name: string,
-  healthy: boolean,
-  reason: string,
-  /** The incarnation the verdict is about: a link that went down and up since is left alone. */
-  expect?: { local: string; since: string },
-): Promise<LinkChange | undefined> {
-  const link = config.links.find((l) => l.name === name);
-  if (!link) return undefined;
-  return changeLink(ctx, config, link, (before) => {
-    if (!before?.up || (before.healthy !== false) === healthy) return undefined;
-    if (expect && (before.local !== expect.local || before.since !== expect.since)) return undefined;
-    const { healthReason: _dropped, ...rest } = before;
-    return {
-      ...rest,
-      healthy,
-      ...(healthy ? {} : { healthReason: reason }),
-      healthSince: ctx.now().toISOString(),
-    };
-  });
+  verdict: { link: string; healthy: boolean; reason: string; expect?: { since: string } },
+  loadConfig: () => Promise<Config | undefined>,
+): Promise<ChangeOutcome> {
+  return changeLinks(ctx, { kind: 'verdict', ...verdict }, loadConfig);
 }

@@ -2,13 +2,17 @@
 import yargs from 'yargs/yargs';
 import { defaultContext } from '../core/default-context.js';
 import { explain } from '../core/explain.js';
-import { currentPlan, reconcile, requireConfig, takeDown } from '../core/reconcile.js';
+import { readCurrent } from '../core/read-current.js';
+import { reconcile } from '../core/reconcile.js';
+import { renderApplied } from '../core/render-applied.js';
 import { renderExplanation } from '../core/render-explanation.js';
 import { renderStatus } from '../core/render-status.js';
+import { takeDown } from '../core/take-down.js';
+import { requireConfig } from '../config/require-config.js';
 import { renderIpBatch } from '../plan/render-ip-batch.js';
 import { renderNft } from '../plan/render-nft.js';
 import { startMonitor } from '../monitor/run-monitor.js';
-import { readLinkHealth, readLinkIds, readLinkStates } from '../state/state-store.js';
+import { readLinkHealth } from '../state/state-store.js';
 import { runMain } from './run-main.js';
 
 const options = { config: { type: 'string', describe: 'config file (default $MULTIWAN_CONFIG or /etc/multiwan/multiwan.toml)' } } as const;
@@ -25,23 +29,24 @@ void runMain('multiwan', async () => {
     .command('status', 'show each link: up/down, in service, address, table and mark', {}, async (argv) => {
       const ctx = contextOf(argv);
       const config = await requireConfig(ctx.configFile);
-      const states = readLinkStates(ctx.stateDir);
-      const plan = await currentPlan(config, ctx.stateDir);
+      const current = await readCurrent(ctx, config);
       const health = Object.fromEntries(config.links.map((l) => [l.name, readLinkHealth(ctx.stateDir, l.name)]));
-      ctx.say(renderStatus(config, states, readLinkIds(ctx.stateDir), plan.inService, health));
+      ctx.say(renderStatus(config, current.states, current.ids, current.plan.inService, health));
+      current.notes.forEach((note) => ctx.say(`note: ${note} at the next event`));
     })
     .command('apply', 're-apply the routing for the links as they are now (after editing the config)', dryRun, async (argv) => {
       const ctx = contextOf(argv);
       const applied = await reconcile(ctx);
-      if (ctx.dryRun) ctx.say(`# ip -4 -batch -\n${applied.ipBatch}# nft -f -\n${applied.nftScript}`);
+      if (ctx.dryRun) ctx.say(renderApplied(applied));
       else ctx.say(`in service: ${applied.inService.join(', ') || 'none'}`);
     })
     .command('check', 'validate the config and print the plan for the links as they are now', {}, async (argv) => {
       const ctx = contextOf(argv);
       const config = await requireConfig(ctx.configFile);
-      const plan = await currentPlan(config, ctx.stateDir);
       ctx.say(`${ctx.configFile}: ok, ${config.links.length} link(s)`);
-      ctx.say(`# routes and rules (as an ip batch from nothing)\n${renderIpBatch({ routes: [], rules: [] }, plan.ip4)}# nft -f -\n${renderNft(plan.nft)}`);
+      const { plan } = await readCurrent(ctx, config);
+      const none = { routes: [], rules: [] };
+      ctx.say(`# IPv4 routes and rules (as an ip batch from nothing)\n${renderIpBatch(none, plan.ip[4])}# IPv6\n${renderIpBatch(none, plan.ip[6])}# nft -f -\n${renderNft(plan.nft)}`);
     })
     .command(
       'explain <src> <dst>',
@@ -83,7 +88,7 @@ void runMain('multiwan', async () => {
     .command('down', 'remove every route, rule and nft table multiwan made, and forget the link states', dryRun, async (argv) => {
       const ctx = contextOf(argv);
       const applied = await takeDown(ctx);
-      if (ctx.dryRun) ctx.say(`# ip -4 -batch -\n${applied.ipBatch}# nft -f -\n${applied.nftScript}`);
+      if (ctx.dryRun) ctx.say(renderApplied(applied));
     })
     .demandCommand(1, 'name a command: status, apply, check, explain, monitor or down')
     .strict()

@@ -4,7 +4,7 @@
  * failure.
  */
 import { runCommand } from '../apply/run-command.js';
-import { CommandError, ConfigError, exitCodes } from '../errors.js';
+import { CommandError, ConfigError, exitCodes, isErrnoError, RuntimeError, systemErrorMessage } from '../errors.js';
 
 export async function runMain(name: string, main: () => Promise<number | void>): Promise<never> {
   let code: number;
@@ -31,6 +31,9 @@ export async function runMain(name: string, main: () => Promise<number | void>):
 function describe(error: unknown): { lines: string[]; exitCode: number } {
   if (error instanceof ConfigError) return { lines: error.problems, exitCode: exitCodes.config };
   if (error instanceof CommandError) return { lines: [error.message], exitCode: exitCodes.command };
+  if (error instanceof RuntimeError) return { lines: [error.message], exitCode: exitCodes.runtime };
+  // A file-system or process error no layer wrapped: still the system's, not a bug.
+  if (isErrnoError(error)) return { lines: [systemErrorMessage(error)], exitCode: exitCodes.runtime };
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return {
     lines: [`internal error, please report it: ${text.split('\n').slice(0, 4).join(' | ')}`],

@@ -5,8 +5,10 @@
  *   Deleted 3: ppp0    inet 100.64.1.2 peer 100.64.1.1/32 scope global ppp0\ ...
  *   3: ppp0    inet 100.64.1.2 peer 100.64.1.1/32 scope global ppp0\ ...
  */
+import { parseAddress } from '../net/address.js';
+
 export type IpMonitorEvent =
-  | { kind: 'link'; iface: string; carrier: boolean; deleted: boolean }
+  | { kind: 'link'; iface: string; carrier: boolean; deleted: boolean; adminUp: boolean }
   | { kind: 'address'; iface: string; address: string; deleted: boolean }
   | { kind: 'other' };
 
@@ -18,9 +20,10 @@ export function parseIpMonitorLine(line: string): IpMonitorEvent {
     const flags = (link[2] ?? '').split(',');
     const state = link[3];
     const carrier = !deleted && flags.includes('UP') && !flags.includes('NO-CARRIER') && state !== 'DOWN' && state !== 'LOWERLAYERDOWN';
-    return { kind: 'link', iface: link[1]!, carrier, deleted };
+    return { kind: 'link', iface: link[1]!, carrier, deleted, adminUp: !deleted && flags.includes('UP') };
   }
-  const address = /^\d+: (\S+)\s+inet (\d+\.\d+\.\d+\.\d+)/.exec(body);
-  if (address) return { kind: 'address', iface: address[1]!, address: address[2]!, deleted };
+  const address = /^\d+: (\S+)\s+inet6? ([0-9a-f.:]+)/i.exec(body);
+  const parsed = address ? parseAddress(address[2]!) : undefined;
+  if (address && parsed) return { kind: 'address', iface: address[1]!, address: parsed.address, deleted };
   return { kind: 'other' };
 }

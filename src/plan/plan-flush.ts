@@ -1,33 +1,46 @@
 /**
  * Stale-NAT cleanup, planned purely from a link's state before and after an
- * event:
- * - a link that goes down loses the connections pinned to it and those NATed
- *   to its address (its address is gone: they can never work again);
- * - a link that comes back with another address loses those of the old one
- *   (they would leave with a source the ISP drops);
+ * event, family by family (conntrack keeps IPv4 and IPv6 apart):
+ * - a family that goes down loses the connections pinned to the link in it
+ *   and those NATed to its old address (the address is gone: they can never
+ *   work again);
+ * - a family that comes back with another address loses those of the old one
+ *   and those pinned to the link (they would leave with a source the ISP
+ *   drops);
  * - a link the monitor takes out of service loses the connections pinned to
  *   it when `flush_conntrack` is on (the default), so clients reconnect at
  *   once over a live link instead of waiting for a TCP timeout.
  */
-import type { LinkState } from '../state/types.js';
+import type { Family } from '../net/address.js';
+import { familyState, isUp, type LinkState } from '../state/types.js';
 
 export type Flush =
-  | { kind: 'mark'; mark: number; mask: number; link: string }
-  | { kind: 'address'; address: string; link: string };
+  | { kind: 'mark'; family: Family; mark: number; mask: number; link: string }
+  | { kind: 'address'; family: Family; address: string; link: string };
 
 export function planFlush(
   before: LinkState | undefined,
-  after: LinkState,
+  after: LinkState | undefined,
   numbers: { mark: number; mask: number; flushOnHealth?: boolean },
 ): Flush[] {
-  const mark: Flush = { kind: 'mark', mark: numbers.mark, mask: numbers.mask, link: after.link };
-  const wasUp = before?.up === true;
-  if (wasUp && !after.up) {
-    return before.local ? [mark, { kind: 'address', address: before.local, link: after.link }] : [mark];
+  if (!before || !isUp(before)) return [];
+  const link = before.link;
+  const flushes: Flush[] = [];
+  const mark = (family: Family): Flush => ({ kind: 'mark', family, mark: numbers.mark, mask: numbers.mask, link });
+  for (const family of [4, 6] as const) {
+    const was = familyState(before, family);
+    const now = familyState(after, family);
+    if (!was) continue;
+    if (!now || was.local !== now.local) {
+      flushes.push(mark(family));
+      if (was.local) flushes.push({ kind: 'address', family, address: was.local, link });
+    }
   }
-  if (after.up && before?.local && before.local !== after.local) {
-    return [mark, { kind: 'address', address: before.local, link: after.link }];
+  const leftService = isUp(after) && before.healthy !== false && after.healthy === false;
+  if (leftService && (numbers.flushOnHealth ?? true)) {
+    for (const family of [4, 6] as const) {
+      if (familyState(after, family) && !flushes.some((f) => f.kind === 'mark' && f.family === family)) flushes.push(mark(family));
+    }
   }
-  const leftService = wasUp && after.up && before.healthy !== false && after.healthy === false;
-  return leftService && (numbers.flushOnHealth ?? true) ? [mark] : [];
+  return flushes;
 }

@@ -7,6 +7,7 @@
  * right are left alone, so a second identical event yields an empty batch.
  * Rolling back is the same function with the arguments the other way round.
  */
+import { hex } from './hex.js';
 import { PROTO, type Owned, type Route, type Rule } from './types.js';
 
 export function renderIpBatch(current: Owned, desired: Owned): string {
@@ -62,8 +63,4 @@ export function renderRule(rule: Rule): string {
   if (rule.suppressPrefixLength !== undefined) parts.push('suppress_prefixlength', String(rule.suppressPrefixLength));
   parts.push('protocol', String(PROTO));
   return parts.join(' ');
-}
-
-export function hex(n: number): string {
-  return `0x${(n >>> 0).toString(16)}`;
 }

@@ -27,9 +27,10 @@
  * it (fallback "unreachable"). Prefix lists are anonymous interval sets in the
  * rule, so a list of ten thousand is one rule, not ten thousand.
  */
-import { hex } from './render-ip-batch.js';
+import { hex } from './hex.js';
+import { JHASH_SEED } from './jhash.js';
 import type { PortRange } from '../config/types.js';
-import type { NftLink, NftPlan, NftPolicy } from './types.js';
+import type { NftLink, NftPlan, NftPolicy, ProbePairs } from './types.js';
 
 export const NFT_TABLE = 'multiwan';
 const T = `inet ${NFT_TABLE}`;
@@ -78,16 +79,24 @@ export function parseNftStamp(listing: string): string {
 function nftRules(plan: NftPlan): string[] {
   const keep = hex(~plan.mask >>> 0);
   const mask = hex(plan.mask);
-  const setMark = (what: 'ct' | 'meta', link: NftLink) =>
+  const setMark = (what: 'ct' | 'meta', link: { mark: number; name: string }) =>
     `${what} mark set ${what} mark & ${keep} | ${hex(link.mark)} comment "${link.name}"`;
   const restore = plan.links.map((l) => `ct mark & ${mask} == ${hex(l.mark)} ${setMark('meta', l)}`);
-  const lanReturns = [
-    ...(plan.lan4.length ? [`ip daddr { ${plan.lan4.join(', ')} } return`] : []),
-    ...(plan.lan6.length ? [`ip6 daddr { ${plan.lan6.join(', ')} } return`] : []),
-  ];
-  const masqueraded = plan.links.filter((l) => l.masquerade);
+  const lan = plan.steps.find((s) => s.kind === 'lan');
+  const lanReturns = lan?.kind === 'lan'
+    ? [
+        ...(lan.prefixes[4].length ? [`ip daddr { ${lan.prefixes[4].join(', ')} } return`] : []),
+        ...(lan.prefixes[6].length ? [`ip6 daddr { ${lan.prefixes[6].join(', ')} } return`] : []),
+      ]
+    : [];
+  const policies = plan.steps.flatMap((s) => (s.kind === 'policy' ? [s.policy] : []));
+  const probes = plan.steps.flatMap((s) => (s.kind === 'probes' ? s.pairs : []));
   const add = (chain: string, rules: string[]) => rules.map((rule) => `add rule ${T} ${chain} ${rule}`);
-  const toPolicies = plan.policies.length ? ['ct state new jump policies'] : [];
+  const toPolicies = policies.length ? ['ct state new jump policies'] : [];
+  const masquerade = ([4, 6] as const).flatMap((family) => {
+    const links = plan.links.filter((l) => l.masquerade[family]);
+    return links.length ? [`meta nfproto ipv${family} oifname ${ifaceSet(links)} masquerade`] : [];
+  });
   return [
     ...add('prerouting', [
       ...plan.links.map((l) => `iifname "${l.iface}" ct state new ${setMark('ct', l)}`),
@@ -95,27 +104,54 @@ function nftRules(plan: NftPlan): string[] {
       ...lanReturns,
       ...restore,
       ...toPolicies,
+      ...sourceBalanceRules(plan, keep),
     ]),
-    ...add('output', [...lanReturns, ...restore, ...(toPolicies.length ? probeReturns(plan.links) : []), ...toPolicies]),
-    ...add('policies', plan.policies.flatMap((policy) => policyRules(policy, keep))),
+    ...add('output', [...lanReturns, ...restore, ...(toPolicies.length ? probeReturns(probes) : []), ...toPolicies]),
+    ...add('policies', policies.flatMap((policy) => policyRules(policy, keep))),
     ...add('postrouting', [
       `ct mark & ${mask} != 0x0 return`,
       ...plan.links.map((l) => `oifname "${l.iface}" ${setMark('ct', l)}`),
     ]),
-    ...add('nat_postrouting', masqueraded.length ? [`oifname ${ifaceSet(masqueraded)} masquerade`] : []),
+    ...add('nat_postrouting', masquerade),
   ];
 }
 
-/** The monitor's probes leave by the link they test, whatever a policy says. */
-function probeReturns(links: NftLink[]): string[] {
-  const pairs = (family: 4 | 6) =>
-    links.flatMap((l) =>
-      l.probes && l.probes.local.includes(':') === (family === 6)
-        ? l.probes.targets.filter((t) => t.includes(':') === (family === 6)).map((t) => `${l.probes!.local} . ${t}`)
-        : [],
-    );
+/**
+ * `balance = "source"`: a new connection from the LAN that no policy decided
+ * takes the link of its host's bucket (source-buckets.ts); an IPv6 host is
+ * hashed by its /64.
+ */
+function sourceBalanceRules(plan: NftPlan, keep: string): string[] {
   return ([4, 6] as const).flatMap((family) => {
-    const list = pairs(family);
+    const byMark = new Map<number, number[]>();
+    plan.sourceBuckets[family].forEach((mark, bucket) => byMark.set(mark, [...(byMark.get(mark) ?? []), bucket]));
+    const hash = family === 4
+      ? `jhash ip saddr mod ${plan.sourceBuckets[4].length} seed ${hex(JHASH_SEED)}`
+      : `jhash ip6 saddr & ffff:ffff:ffff:ffff:: mod ${plan.sourceBuckets[6].length} seed ${hex(JHASH_SEED)}`;
+    return [...byMark].map(([mark, buckets]) => {
+      const link = plan.links.find((l) => l.mark === mark)!;
+      const both = `meta mark set meta mark & ${keep} | ${hex(mark)} ct mark set ct mark & ${keep} | ${hex(mark)}`;
+      return `meta nfproto ipv${family} ct state new ${hash} { ${bucketRanges(buckets)} } ${both} comment "source balance: ${link.name}"`;
+    });
+  });
+}
+
+/** 0,1,2,5 -> "0-2, 5" */
+function bucketRanges(buckets: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < buckets.length; ) {
+    let j = i;
+    while (j + 1 < buckets.length && buckets[j + 1] === buckets[j]! + 1) j++;
+    out.push(i === j ? `${buckets[i]}` : `${buckets[i]}-${buckets[j]}`);
+    i = j + 1;
+  }
+  return out.join(', ');
+}
+
+/** The monitor's probes leave by the link they test, whatever a policy says. */
+function probeReturns(pairs: ProbePairs[]): string[] {
+  return ([4, 6] as const).flatMap((family) => {
+    const list = pairs.filter((p) => p.family === family).flatMap((p) => p.targets.map((t) => `${p.local} . ${t}`));
     const ip = family === 4 ? 'ip' : 'ip6';
     return list.length ? [`${ip} saddr . ${ip} daddr { ${list.join(', ')} } return`] : [];
   });
@@ -124,14 +160,13 @@ function probeReturns(links: NftLink[]): string[] {
 /** One rule per address family the policy's prefixes call for (one in all when it names none). */
 export function policyRules(policy: NftPolicy, keep: string): string[] {
   const families: (4 | 6 | undefined)[] = [];
-  const named = policy.src4.length + policy.src6.length + policy.dst4.length + policy.dst6.length > 0;
+  const count = (f: 4 | 6) => policy.src[f].length + policy.dst[f].length;
+  const named = count(4) + count(6) > 0;
   if (!named) families.push(undefined);
   for (const family of [4, 6] as const) {
-    const src = family === 4 ? policy.src4 : policy.src6;
-    const dst = family === 4 ? policy.dst4 : policy.dst6;
-    const srcOk = policy.src4.length + policy.src6.length === 0 || src.length > 0;
-    const dstOk = policy.dst4.length + policy.dst6.length === 0 || dst.length > 0;
-    if (named && srcOk && dstOk && src.length + dst.length > 0) families.push(family);
+    const srcOk = policy.src[4].length + policy.src[6].length === 0 || policy.src[family].length > 0;
+    const dstOk = policy.dst[4].length + policy.dst[6].length === 0 || policy.dst[family].length > 0;
+    if (named && srcOk && dstOk && count(family) > 0) families.push(family);
   }
   const action =
     policy.action.kind === 'link'
@@ -141,8 +176,8 @@ export function policyRules(policy: NftPolicy, keep: string): string[] {
         : `reject with icmpx type host-unreachable comment "${policy.name}: no link in service, unreachable"`;
   return families.map((family) => {
     const ip = family === 6 ? 'ip6' : 'ip';
-    const src = family === 4 ? policy.src4 : family === 6 ? policy.src6 : [];
-    const dst = family === 4 ? policy.dst4 : family === 6 ? policy.dst6 : [];
+    const src = family ? policy.src[family] : [];
+    const dst = family ? policy.dst[family] : [];
     return [
       ...(policy.iif.length ? [`iifname { ${policy.iif.map((i) => `"${i}"`).join(', ')} }`] : []),
       ...(src.length ? [`${ip} saddr { ${src.join(', ')} }`] : []),

@@ -1,5 +1,6 @@
 /** The desired kernel state, computed purely from (Config, LinkStates, LinkIds). */
 import type { PortRange } from '../config/types.js';
+import type { Family } from '../net/address.js';
 
 /** Routing protocol id of every route and rule multiwan owns (rt_protos.d/multiwan.conf). */
 export const PROTO = 242;
@@ -13,7 +14,7 @@ export interface Nexthop {
 
 export interface Route {
   table: number;
-  /** `default`, or canonical prefix text (a host without /32). */
+  /** `default`, or canonical prefix text (a host without /32 or /128). */
   dst: string;
   dev?: string;
   via?: string;
@@ -38,22 +39,30 @@ export interface Owned {
   rules: Rule[];
 }
 
-/** A link in service, as the nft ruleset needs it. */
+export type PerFamily<T> = Record<Family, T>;
+
+/** A link that is up, as the nft ruleset needs it. */
 export interface NftLink {
   name: string;
   iface: string;
   mark: number;
-  masquerade: boolean;
-  /** The monitor's probes (its address to its check targets): never moved by a policy. */
-  probes?: { local: string; targets: string[] };
+  /** Source NAT in each family (IPv4: `masquerade`, IPv6: `masquerade6`, each while the link is up in it). */
+  masquerade: PerFamily<boolean>;
+}
+
+/** The monitor's probes of one link in one family: its address to its check targets. Never moved by a policy. */
+export interface ProbePairs {
+  link: string;
+  family: Family;
+  local: string;
+  targets: string[];
 }
 
 export interface NftPolicy {
   name: string;
-  src4: string[];
-  src6: string[];
-  dst4: string[];
-  dst6: string[];
+  src: PerFamily<string[]>;
+  dst: PerFamily<string[]>;
+  /** Canonical protocol name (tcp, udp, icmp, icmpv6, ...) or number. */
   protocol?: string;
   srcPort: PortRange[];
   dstPort: PortRange[];
@@ -62,12 +71,39 @@ export interface NftPolicy {
   action: { kind: 'link'; link: string; mark: number } | { kind: 'default' } | { kind: 'unreachable' };
 }
 
+/**
+ * One decision a new connection meets, in the order it meets them: first in
+ * nft (lan, the monitor's probes, policies), then in the routing rules (main's
+ * specific routes, marks, sources, DNS servers, the balance table). The
+ * renderers turn the list into nft rules and ip rules; `explain` walks the same
+ * list with one packet, so the two cannot drift.
+ */
+export type Step =
+  | { kind: 'lan'; prefixes: PerFamily<string[]> }
+  | { kind: 'probes'; pairs: ProbePairs[] }
+  | { kind: 'policy'; policy: NftPolicy }
+  | { kind: 'main'; families: Family[]; priority: number }
+  | { kind: 'mark'; link: string; families: Family[]; mark: number; mask: number; table: number; priority: number }
+  | { kind: 'source'; link: string; family: Family; from: string[]; table: number; priority: number }
+  | { kind: 'dns'; link: string; family: Family; servers: string[]; table: number; priority: number }
+  | { kind: 'balance'; family: Family; table: number; priority: number; routes: { prefix: string; link: string }[]; links: BalancedLink[] };
+
+export interface BalancedLink {
+  link: string;
+  iface: string;
+  weight: number;
+  tier: number;
+  mark: number;
+}
+
 export interface NftPlan {
   mask: number;
+  /** Every link that is up: marking, restoring and masquerade. */
   links: NftLink[];
-  lan4: string[];
-  lan6: string[];
-  policies: NftPolicy[];
+  /** The decisions nft takes: lan, probes, policies (in order). */
+  steps: Step[];
+  /** `balance = "source"`: which link each bucket of the LAN hosts' hash goes to, per family (empty: per connection). */
+  sourceBuckets: PerFamily<number[]>;
 }
 
 export interface Sysctl {
@@ -77,10 +113,12 @@ export interface Sysctl {
 }
 
 export interface Plan {
-  ip4: Owned;
+  ip: PerFamily<Owned>;
   nft: NftPlan;
   sysctls: Sysctl[];
-  /** Names of the links new traffic may use, in config order. */
+  /** The decisions, in the order a new connection meets them (see Step). */
+  steps: Step[];
+  /** Names of the links that are up and in service, in config order. */
   inService: string[];
 }
 

@@ -6,7 +6,7 @@
  * Waiting is bounded so a hook never hangs pppd.
  */
 import { createServer, type Server } from 'node:net';
-import { ConfigError } from '../errors.js';
+import { RuntimeError, systemErrorMessage } from '../errors.js';
 
 export async function withLock<T>(stateDir: string, work: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
   const server = await acquire(`\0multiwan:${stateDir}`, timeoutMs);
@@ -29,9 +29,9 @@ async function acquire(name: string, timeoutMs: number): Promise<Server> {
       server.unref();
       return server;
     }
-    if (error.code !== 'EADDRINUSE') throw error;
+    if (error.code !== 'EADDRINUSE') throw new RuntimeError(`cannot take multiwan's lock: ${systemErrorMessage(error)}`);
     if (Date.now() > deadline) {
-      throw new ConfigError(
+      throw new RuntimeError(
         `another multiwan event has held the lock for over ${Math.round(timeoutMs / 1000)} s; check for a hung multiwan process (ps -C node)`,
       );
     }

@@ -13,13 +13,17 @@ function configOf(links: (string | [string, number])[], over: Partial<Config> = 
     markMask: 0x3f00,
     tableBase: 200,
     rulePriority: 1000,
+    balance: 'connection',
     links: links.map((entry, i): LinkConfig => {
       const [name, id] = typeof entry === 'string' ? [entry, undefined] : entry;
       return {
         name,
         interface: `ppp${i}`,
         weight: 1,
+        tier: 1,
         masquerade: true,
+        masquerade6: false,
+        prefixes6: [],
         dns: [],
         routes: [],
         flushConntrack: true,

@@ -20,7 +20,7 @@ describe('parseOwned', () => {
   it('keeps only multiwan rules (protocol 242 or its name) and reads them back exactly as planned', () => {
     const [rules, routes] = splitJsonDocuments(captured);
     const owned = parseOwned(rules, routes);
-    const desired = planRouting(twoLinks, { isp1: isp1Up, isp2: isp2Up }, ids).ip4;
+    const desired = planRouting(twoLinks, { isp1: isp1Up, isp2: isp2Up }, ids).ip[4];
     expect(owned.rules).toHaveLength(desired.rules.length);
     expect(owned.rules.find((r) => r.priority === 5000)).toBeUndefined();
     // What the kernel holds is what was planned: nothing to do.

@@ -24,8 +24,10 @@ describe('parsePppEvent', () => {
     expect(parsePppEvent('up', ['ppp0', '/dev/ttyS0', '115200', '100.64.1.2', '100.64.0.1', 'isp1'], {})).toEqual({
       action: 'up',
       iface: 'ppp0',
-      local: '100.64.1.2',
-      peer: '100.64.0.1',
+      kind: 'ppp',
+      reason: 'ip-up',
+      families: [4],
+      v4: { local: '100.64.1.2', peer: '100.64.0.1' },
       ipparam: 'isp1',
     });
   });
@@ -42,8 +44,10 @@ describe('parsePppEvent', () => {
     expect(parsePppEvent('down', [], env)).toEqual({
       action: 'down',
       iface: 'ppp0',
-      local: '100.64.1.2',
-      peer: '100.64.0.1',
+      kind: 'ppp',
+      reason: 'ip-down',
+      families: [4],
+      v4: { local: '100.64.1.2', peer: '100.64.0.1' },
       ipparam: 'isp1',
     });
   });
@@ -53,8 +57,10 @@ describe('parsePppEvent', () => {
     expect(parsePppEvent('up', ['ppp0', 'tty', '0', '100.64.1.2', '100.64.0.1', 'isp1'], env)).toEqual({
       action: 'up',
       iface: 'ppp0',
-      local: '100.64.1.2',
-      peer: '100.64.0.1',
+      kind: 'ppp',
+      reason: 'ip-up',
+      families: [4],
+      v4: { local: '100.64.1.2', peer: '100.64.0.1' },
       ipparam: 'isp1',
     });
   });
@@ -66,27 +72,35 @@ describe('parsePppEvent', () => {
     ['env with an empty PPP_IPPARAM', [], { PPP_IFACE: 'ppp0', PPP_LOCAL: '100.64.1.2', PPP_REMOTE: '100.64.0.1', PPP_IPPARAM: '' }],
   ])('no ipparam key when there is none: %s', (_what, argv, env) => {
     const event = parsePppEvent('up', argv, env);
-    expect(event).toEqual({ action: 'up', iface: 'ppp0', local: '100.64.1.2', peer: '100.64.0.1' });
+    expect(event).toEqual({ action: 'up', iface: 'ppp0', kind: 'ppp', reason: 'ip-up', families: [4], v4: { local: '100.64.1.2', peer: '100.64.0.1' } });
     expect('ipparam' in event).toBe(false);
   });
 
   it.each([['up'], ['down']] as const)('by hand, `ip-%s ppp1` names only the interface', (action) => {
     const event = parsePppEvent(action, ['ppp1'], {});
-    expect(event).toEqual({ action, iface: 'ppp1' });
-    expect(Object.keys(event).sort()).toEqual(['action', 'iface']);
+    // Nothing about addresses: the transition reads them from the live interface.
+    expect(event).toEqual({ action, iface: 'ppp1', kind: 'ppp', reason: `ip-${action}`, families: [4] });
   });
 
   it('by hand with only PPP_IFACE set: the interface only', () => {
-    expect(parsePppEvent('up', [], { PPP_IFACE: 'ppp1' })).toEqual({ action: 'up', iface: 'ppp1' });
+    expect(parsePppEvent('up', [], { PPP_IFACE: 'ppp1' })).toEqual({ action: 'up', iface: 'ppp1', kind: 'ppp', reason: 'ip-up', families: [4] });
   });
 
   it('canonicalises the addresses', () => {
     // parseAddress rejects leading zeros, so the only canonicalisation IPv4
     // needs is none: the text passes through unchanged.
-    expect(parsePppEvent('up', ['ppp0', 't', '0', '0.0.0.1', '255.255.255.255'], {})).toMatchObject({
+    expect(parsePppEvent('up', ['ppp0', 't', '0', '0.0.0.1', '255.255.255.255'], {}).v4).toEqual({
       local: '0.0.0.1',
       peer: '255.255.255.255',
     });
+  });
+
+  it('ipv6-up: the IPv6CP link-locals, zero-padded by pppd 2.4.9, canonicalised; the peer is the next hop', () => {
+    const event = parsePppEvent('up', ['ppp0', '/dev/ttyS0', '115200', 'fe80::0c11:52ff:fe01:0110', 'fe80::0000:0000:0000:0001', 'isp1'], {}, 6);
+    expect(event).toEqual({ action: 'up', iface: 'ppp0', kind: 'ppp', reason: 'ipv6-up', families: [6], v6: { peer: 'fe80::1' }, ipparam: 'isp1' });
+    expect(() => parsePppEvent('up', ['ppp0', 't', '0', '100.64.1.2', '100.64.0.1'], {}, 6)).toThrow(
+      'argument 4 (local address) "100.64.1.2" is not an IPv6 link-local address; pppd passes: interface tty speed local-address remote-address [ipparam]; by hand: ipv6-up IFACE',
+    );
   });
 
   it.each([

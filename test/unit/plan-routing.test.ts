@@ -5,7 +5,7 @@ import type { LinkState } from '../../src/state/types.js';
 import { ids, isp1Up, isp2Up, twoLinks } from '../fixtures/configs.js';
 
 const fromNothing = (states: Record<string, LinkState>) =>
-  renderIpBatch({ routes: [], rules: [] }, planRouting(twoLinks, states, ids).ip4);
+  renderIpBatch({ routes: [], rules: [] }, planRouting(twoLinks, states, ids).ip[4]);
 
 describe('planRouting: the ip batch from nothing, link states in, exact text out', () => {
   it.each([
@@ -16,7 +16,7 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
     },
     {
       name: 'a link that is down plans nothing',
-      states: { isp1: { ...isp1Up, up: false } },
+      states: { isp1: { link: 'isp1', iface: 'ppp0', since: 'x' } },
       batch: '',
     },
     {
@@ -28,8 +28,8 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
         'route replace 196.21.0.0/19 table 200 proto 242 dev ppp0 scope link',
         'route replace default table 200 proto 242 dev ppp0 scope link',
         'rule add priority 1000 lookup 254 suppress_prefixlength 0 protocol 242',
-        'rule add priority 1200 from 100.64.1.2 lookup 201 protocol 242',
         'rule add priority 1100 fwmark 0x100/0x3f00 lookup 201 protocol 242',
+        'rule add priority 1200 from 100.64.1.2 lookup 201 protocol 242',
         'rule add priority 1300 to 24.19.100.1 lookup 201 protocol 242',
         'rule add priority 1400 lookup 200 protocol 242',
         '',
@@ -46,11 +46,11 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
         'route replace 196.21.0.0/19 table 200 proto 242 dev ppp0 scope link',
         'route replace default table 200 proto 242 nexthop dev ppp0 weight 8 nexthop dev ppp1 weight 2',
         'rule add priority 1000 lookup 254 suppress_prefixlength 0 protocol 242',
-        'rule add priority 1200 from 100.64.1.2 lookup 201 protocol 242',
         'rule add priority 1100 fwmark 0x100/0x3f00 lookup 201 protocol 242',
-        'rule add priority 1300 to 24.19.100.1 lookup 201 protocol 242',
-        'rule add priority 1200 from 100.64.2.2 lookup 202 protocol 242',
         'rule add priority 1100 fwmark 0x200/0x3f00 lookup 202 protocol 242',
+        'rule add priority 1200 from 100.64.1.2 lookup 201 protocol 242',
+        'rule add priority 1200 from 100.64.2.2 lookup 202 protocol 242',
+        'rule add priority 1300 to 24.19.100.1 lookup 201 protocol 242',
         'rule add priority 1400 lookup 200 protocol 242',
         '',
       ].join('\n'),
@@ -63,8 +63,8 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
         'route replace 100.64.2.1 table 202 proto 242 dev ppp1 scope link src 100.64.2.2',
         'route replace default table 200 proto 242 dev ppp1 scope link',
         'rule add priority 1000 lookup 254 suppress_prefixlength 0 protocol 242',
-        'rule add priority 1200 from 100.64.2.2 lookup 202 protocol 242',
         'rule add priority 1100 fwmark 0x200/0x3f00 lookup 202 protocol 242',
+        'rule add priority 1200 from 100.64.2.2 lookup 202 protocol 242',
         'rule add priority 1400 lookup 200 protocol 242',
         '',
       ].join('\n'),
@@ -80,7 +80,7 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
   });
 
   it('a link with a gateway (not point-to-point) routes via it', () => {
-    const batch = fromNothing({ isp1: { link: 'isp1', iface: 'eth1', up: true, local: '203.0.113.7', gateway: '203.0.113.1', since: 'x' } });
+    const batch = fromNothing({ isp1: { link: 'isp1', iface: 'eth1', v4: { local: '203.0.113.7', gateway: '203.0.113.1' }, since: 'x' } });
     expect(batch).toContain('route replace default table 201 proto 242 via 203.0.113.1 dev eth1 src 203.0.113.7');
     expect(batch).toContain('route replace 203.0.113.1 table 201 proto 242 dev eth1 scope link src 203.0.113.7');
   });
@@ -88,7 +88,7 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
   it('honours rule_priority, table_base and mark_mask', () => {
     const config = { ...twoLinks, rulePriority: 5000, tableBase: 100, markMask: 0xff0000 };
     const plan = planRouting(config, { isp2: isp2Up }, ids);
-    const batch = renderIpBatch({ routes: [], rules: [] }, plan.ip4);
+    const batch = renderIpBatch({ routes: [], rules: [] }, plan.ip[4]);
     expect(batch).toContain('rule add priority 5100 fwmark 0x20000/0xff0000 lookup 102 protocol 242');
     expect(batch).toContain('rule add priority 5400 lookup 100 protocol 242');
     expect(plan.nft.mask).toBe(0xff0000);
@@ -111,12 +111,11 @@ describe('planRouting: the ip batch from nothing, link states in, exact text out
     expect(planRouting(config, { isp1: isp1Up, isp2: isp2Up }, ids).nft).toEqual({
       mask: 0x3f00,
       links: [
-        { name: 'isp1', iface: 'ppp0', mark: 0x100, masquerade: true },
-        { name: 'isp2', iface: 'ppp1', mark: 0x200, masquerade: false },
+        { name: 'isp1', iface: 'ppp0', mark: 0x100, masquerade: { 4: true, 6: false } },
+        { name: 'isp2', iface: 'ppp1', mark: 0x200, masquerade: { 4: false, 6: false } },
       ],
-      lan4: ['192.168.10.0/24'],
-      lan6: ['fd00::/64'],
-      policies: [],
+      steps: [{ kind: 'lan', prefixes: { 4: ['192.168.10.0/24'], 6: ['fd00::/64'] } }],
+      sourceBuckets: { 4: [], 6: [] },
     });
   });
 
@@ -133,7 +132,7 @@ describe('planRouting: a link out of service', () => {
 
   it('keeps its table and from rule (probes still go out through it), drops it from the balance, its routes, DNS and fwmark rules', () => {
     const plan = planRouting(twoLinks, { isp1: out, isp2: isp2Up }, ids);
-    const batch = renderIpBatch({ routes: [], rules: [] }, plan.ip4);
+    const batch = renderIpBatch({ routes: [], rules: [] }, plan.ip[4]);
     expect(batch).toContain('route replace default table 201 proto 242 dev ppp0 scope link src 100.64.1.2');
     expect(batch).toContain('rule add priority 1200 from 100.64.1.2 lookup 201 protocol 242');
     expect(batch).not.toContain('fwmark 0x100');
@@ -147,7 +146,7 @@ describe('planRouting: a link out of service', () => {
 
   it('every link out of service: no balanced default, so main (the admin’s own default) decides', () => {
     const plan = planRouting(twoLinks, { isp1: out, isp2: { ...isp2Up, healthy: false } }, ids);
-    expect(plan.ip4.routes.filter((r) => r.table === 200)).toEqual([]);
+    expect(plan.ip[4].routes.filter((r: { table: number }) => r.table === 200)).toEqual([]);
     expect(plan.inService).toEqual([]);
   });
 });

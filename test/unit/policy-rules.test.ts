@@ -3,7 +3,8 @@ import { policyRules } from '../../src/plan/render-nft.js';
 import type { NftPolicy } from '../../src/plan/types.js';
 
 const keep = '0xffffc0ff';
-const base: NftPolicy = { name: 'p', src4: [], src6: [], dst4: [], dst6: [], srcPort: [], dstPort: [], iif: [], action: { kind: 'link', link: 'isp1', mark: 0x100 } };
+const none = () => ({ 4: [] as string[], 6: [] as string[] });
+const base: NftPolicy = { name: 'p', src: none(), dst: none(), srcPort: [], dstPort: [], iif: [], action: { kind: 'link', link: 'isp1', mark: 0x100 } };
 const mark = 'meta mark set meta mark & 0xffffc0ff | 0x100 ct mark set ct mark & 0xffffc0ff | 0x100 accept comment "p via isp1"';
 
 describe('policyRules: selectors -> nft rules, exact text', () => {
@@ -14,15 +15,15 @@ describe('policyRules: selectors -> nft rules, exact text', () => {
     ['a src port range', { protocol: 'udp', srcPort: [{ from: 8000, to: 8100 }] }, [`udp sport { 8000-8100 } ${mark}`]],
     ['a protocol without ports', { protocol: 'gre' }, [`meta l4proto gre ${mark}`]],
     ['icmp in both families when no prefix says which', { protocol: 'icmp' }, [`meta l4proto { icmp, ipv6-icmp } ${mark}`]],
-    ['a source network', { src4: ['192.168.192.0/24'] }, [`ip saddr { 192.168.192.0/24 } ${mark}`]],
+    ['a source network', { src: { 4: ['192.168.192.0/24'], 6: [] } }, [`ip saddr { 192.168.192.0/24 } ${mark}`]],
     [
       'prefixes of both families: one rule each',
-      { dst4: ['198.51.100.0/24', '203.0.113.7'], dst6: ['2001:db8::/32'], protocol: 'icmp' },
+      { dst: { 4: ['198.51.100.0/24', '203.0.113.7'], 6: ['2001:db8::/32'] }, protocol: 'icmp' },
       [`ip daddr { 198.51.100.0/24, 203.0.113.7 } meta l4proto icmp ${mark}`, `ip6 daddr { 2001:db8::/32 } meta l4proto ipv6-icmp ${mark}`],
     ],
     [
       'src IPv4 only and dst of both families: the IPv4 rule only',
-      { src4: ['10.0.0.0/8'], dst4: ['192.0.2.0/24'], dst6: ['2001:db8::/32'] },
+      { src: { 4: ['10.0.0.0/8'], 6: [] }, dst: { 4: ['192.0.2.0/24'], 6: ['2001:db8::/32'] } },
       [`ip saddr { 10.0.0.0/8 } ip daddr { 192.0.2.0/24 } ${mark}`],
     ],
     ['incoming interfaces', { iif: ['lan0', 'wlan0'], protocol: 'tcp' }, [`iifname { "lan0", "wlan0" } meta l4proto tcp ${mark}`]],
@@ -38,7 +39,7 @@ describe('policyRules: selectors -> nft rules, exact text', () => {
 
   it('10,000 destinations are one rule with one set', () => {
     const dst4 = Array.from({ length: 10_000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
-    const rules = policyRules({ ...base, dst4 }, keep);
+    const rules = policyRules({ ...base, dst: { 4: dst4, 6: [] } }, keep);
     expect(rules).toHaveLength(1);
     expect(rules[0]!.match(/\{/g)).toHaveLength(1);
   });

@@ -5,8 +5,8 @@ import type { Owned } from '../../src/plan/types.js';
 import { ids, isp1Up, isp2Up, twoLinks } from '../fixtures/configs.js';
 
 const empty: Owned = { routes: [], rules: [] };
-const one = planRouting(twoLinks, { isp1: isp1Up }, ids).ip4;
-const both = planRouting(twoLinks, { isp1: isp1Up, isp2: isp2Up }, ids).ip4;
+const one = planRouting(twoLinks, { isp1: isp1Up }, ids).ip[4];
+const both = planRouting(twoLinks, { isp1: isp1Up, isp2: isp2Up }, ids).ip[4];
 
 describe('renderIpBatch: current + desired -> the exact batch between them', () => {
   it('what is already right yields an empty batch (a second ip-up runs no ip at all)', () => {
@@ -18,16 +18,16 @@ describe('renderIpBatch: current + desired -> the exact batch between them', () 
       'route replace default table 202 proto 242 dev ppp1 scope link src 100.64.2.2',
       'route replace 100.64.2.1 table 202 proto 242 dev ppp1 scope link src 100.64.2.2',
       'route replace default table 200 proto 242 nexthop dev ppp0 weight 8 nexthop dev ppp1 weight 2',
-      'rule add priority 1200 from 100.64.2.2 lookup 202 protocol 242',
       'rule add priority 1100 fwmark 0x200/0x3f00 lookup 202 protocol 242',
+      'rule add priority 1200 from 100.64.2.2 lookup 202 protocol 242',
     ]);
   });
 
   it('a link going down removes exactly its objects, after the replacement default is in place', () => {
     expect(renderIpBatch(both, one).split('\n').filter(Boolean)).toEqual([
       'route replace default table 200 proto 242 dev ppp0 scope link',
-      'rule del priority 1200 from 100.64.2.2 lookup 202 protocol 242',
       'rule del priority 1100 fwmark 0x200/0x3f00 lookup 202 protocol 242',
+      'rule del priority 1200 from 100.64.2.2 lookup 202 protocol 242',
       'route del default table 202 proto 242',
       'route del 100.64.2.1 table 202 proto 242',
     ]);

@@ -40,8 +40,8 @@ add rule inet multiwan output ct mark & 0x3f00 == 0x200 meta mark set meta mark 
 add rule inet multiwan postrouting ct mark & 0x3f00 != 0x0 return
 add rule inet multiwan postrouting oifname "ppp0" ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
 add rule inet multiwan postrouting oifname "ppp1" ct mark set ct mark & 0xffffc0ff | 0x200 comment "isp2"
-add rule inet multiwan nat_postrouting oifname { "ppp0", "ppp1" } masquerade
-add rule inet multiwan stamp return comment "plan 0e873d03"
+add rule inet multiwan nat_postrouting meta nfproto ipv4 oifname { "ppp0", "ppp1" } masquerade
+add rule inet multiwan stamp return comment "plan cdf21a09"
 `);
   });
 
@@ -63,7 +63,7 @@ add rule inet multiwan stamp return comment "plan 0e873d03"
   });
 
   it('every mark write keeps the bits outside the mask (a mask in the high bits)', () => {
-    const script = renderNft({ mask: 0xff000000, links: [{ name: 'a', iface: 'eth1', mark: 0x01000000, masquerade: false }], lan4: [], lan6: [], policies: [] });
+    const script = renderNft({ mask: 0xff000000, links: [{ name: 'a', iface: 'eth1', mark: 0x01000000, masquerade: { 4: false, 6: false } }], steps: [], sourceBuckets: { 4: [], 6: [] } });
     expect(script).toContain('ct mark set ct mark & 0xffffff | 0x1000000 comment "a"');
     expect(script).toContain('ct mark & 0xff000000 == 0x1000000 meta mark set meta mark & 0xffffff | 0x1000000');
     expect(script).not.toContain('masquerade');
@@ -71,7 +71,7 @@ add rule inet multiwan stamp return comment "plan 0e873d03"
   });
 
   it('an IPv6 lan gets its own set and return', () => {
-    const script = renderNft({ mask: 0x3f00, links: [{ name: 'a', iface: 'eth1', mark: 0x100, masquerade: true }], lan4: [], lan6: ['fd00::/64'], policies: [] });
+    const script = renderNft({ mask: 0x3f00, links: [{ name: 'a', iface: 'eth1', mark: 0x100, masquerade: { 4: true, 6: false } }], steps: [{ kind: 'lan', prefixes: { 4: [], 6: ['fd00::/64'] } }], sourceBuckets: { 4: [], 6: [] } });
     expect(script).toContain('add rule inet multiwan prerouting ip6 daddr { fd00::/64 } return');
   });
 });
@@ -80,13 +80,15 @@ describe('renderNft: the monitor’s probes and policies', () => {
   it('probes (a link’s address to its check targets) return before the policies in output', () => {
     const script = renderNft({
       mask: 0x3f00,
-      lan4: [],
-      lan6: [],
       links: [
-        { name: 'isp1', iface: 'ppp0', mark: 0x100, masquerade: true, probes: { local: '100.64.1.2', targets: ['198.51.100.10', '203.0.113.2'] } },
-        { name: 'isp2', iface: 'ppp1', mark: 0x200, masquerade: true },
+        { name: 'isp1', iface: 'ppp0', mark: 0x100, masquerade: { 4: true, 6: false } },
+        { name: 'isp2', iface: 'ppp1', mark: 0x200, masquerade: { 4: true, 6: false } },
       ],
-      policies: [{ name: 'mail', src4: [], src6: [], dst4: [], dst6: [], protocol: 'tcp', srcPort: [], dstPort: [{ from: 25, to: 25 }], iif: [], action: { kind: 'link', link: 'isp2', mark: 0x200 } }],
+      steps: [
+        { kind: 'probes', pairs: [{ link: 'isp1', family: 4, local: '100.64.1.2', targets: ['198.51.100.10', '203.0.113.2'] }] },
+        { kind: 'policy', policy: { name: 'mail', src: { 4: [], 6: [] }, dst: { 4: [], 6: [] }, protocol: 'tcp', srcPort: [], dstPort: [{ from: 25, to: 25 }], iif: [], action: { kind: 'link', link: 'isp2', mark: 0x200 } } },
+      ],
+      sourceBuckets: { 4: [], 6: [] },
     });
     const output = script.split('\n').filter((line) => line.startsWith('add rule inet multiwan output '));
     expect(output.slice(-2)).toEqual([

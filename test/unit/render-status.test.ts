@@ -17,7 +17,7 @@ describe('renderStatus', () => {
   });
 
   it('a link never seen, and one that is down', () => {
-    const text = renderStatus(twoLinks, { isp2: { ...isp2Up, up: false } }, ids, []);
+    const text = renderStatus(twoLinks, { isp2: { link: 'isp2', iface: 'ppp1', since: isp2Up.since } }, ids, []);
     expect(text).toMatch(/^isp1  ppp0  never seen  table 201 mark 0x100  weight 8$/m);
     expect(text).toMatch(/^isp2  ppp1  down  since /m);
   });

@@ -28,16 +28,14 @@ afterEach(() => {
 const isp1: LinkState = {
   link: 'isp1',
   iface: 'ppp0',
-  up: true,
-  local: '100.64.1.2',
-  peer: '100.64.0.1',
+  kind: 'ppp',
+  v4: { local: '100.64.1.2', peer: '100.64.0.1' },
   since: '2024-05-01T10:00:00.000Z',
 };
 const cable: LinkState = {
   link: 'cable',
   iface: 'eth1',
-  up: false,
-  gateway: '192.0.2.1',
+  kind: 'dhcp',
   since: '2024-05-01T10:05:00.000Z',
 };
 
@@ -63,7 +61,7 @@ describe('state store', () => {
 
   it('a second write replaces the first', () => {
     writeLinkState(dir, isp1);
-    const down: LinkState = { link: 'isp1', iface: 'ppp3', up: false, since: '2024-05-01T11:00:00.000Z' };
+    const down: LinkState = { link: 'isp1', iface: 'ppp3', since: '2024-05-01T11:00:00.000Z' };
     writeLinkState(dir, down);
     expect(readLinkStates(dir)).toEqual({ isp1: down });
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { RuntimeError } from '../../src/errors.js';
 import { withLock } from '../../src/state/with-lock.js';
 
 // The lock is an abstract unix socket named after the directory: nothing is
@@ -72,7 +72,7 @@ describe('withLock', { timeout: 5_000 }, () => {
     await expect(withLock(dir, async () => 'again', 500)).resolves.toBe('again');
   });
 
-  it('gives up with a ConfigError once the holder keeps it past the timeout', async () => {
+  it('gives up with a RuntimeError once the holder keeps it past the timeout', async () => {
     const dir = lockDir();
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -80,7 +80,7 @@ describe('withLock', { timeout: 5_000 }, () => {
     await sleep(20);
     const started = Date.now();
     const waiter = withLock(dir, async () => 'never', 100);
-    await expect(waiter).rejects.toBeInstanceOf(ConfigError);
+    await expect(waiter).rejects.toBeInstanceOf(RuntimeError);
     // (the seconds are rounded: a 100 ms test timeout reads "over 0 s")
     await expect(waiter).rejects.toThrow(
       /^another multiwan event has held the lock for over \d+ s; check for a hung multiwan process \(ps -C node\)$/,

@@ -1,0 +1,121 @@
+/**
+ * The one pipeline every change goes through, whoever reports it (pppd's,
+ * dhclient's and ifupdown's hooks, `multiwan link`, the health monitor,
+ * `multiwan apply`): under the lock, the config on disk now, the recorded
+ * states, and in one read-back round what multiwan owns in the kernel and the
+ * live interfaces; then each link's next state (the record checked against
+ * the kernel, then the input), the plan, the apply; the states recorded as
+ * soon as the kernel holds them; the stale connections flushed last, a flush
+ * that fails being a warning that changes nothing already done.
+ */
+import { applyPlan, type Applied } from '../apply/apply-plan.js';
+import { flushConntrack } from '../apply/flush-conntrack.js';
+import { readKernel } from '../apply/read-kernel.js';
+import type { Config } from '../config/types.js';
+import { matchLink } from '../events/match-link.js';
+import type { LinkEvent } from '../events/types.js';
+import { assignIds, linkNumbers } from '../plan/assign-ids.js';
+import { planFlush } from '../plan/plan-flush.js';
+import { planNft, planRouting } from '../plan/plan-routing.js';
+import type { Plan } from '../plan/types.js';
+import { nextLinkState, type LinkInput, type Transition } from '../state/next-link-state.js';
+import { ensureStateDir, readLinkIds, readLinkStates, writeLinkIds, writeLinkState } from '../state/state-store.js';
+import type { LinkState, LinkStates } from '../state/types.js';
+import { withLock } from '../state/with-lock.js';
+import type { Context } from './context.js';
+
+export type ChangeInput =
+  | { kind: 'event'; event: LinkEvent }
+  | { kind: 'verdict'; link: string; healthy: boolean; reason: string; expect?: { since: string } }
+  | { kind: 'refresh' };
+
+export interface ChangeResult extends Applied {
+  config: Config;
+  /** The link the input was about. */
+  link?: string;
+  states: LinkStates;
+  plan: Plan;
+  inService: string[];
+  transitions: Transition[];
+  /** What the check against the kernel found (already logged). */
+  notes: string[];
+}
+
+export type ChangeOutcome = { kind: 'applied'; result: ChangeResult } | { kind: 'no-config' } | { kind: 'ignored' };
+
+/** `loadConfig` is called under the lock, so the plan is made from the config on disk at that moment. */
+export async function changeLinks(
+  ctx: Context,
+  input: ChangeInput,
+  loadConfig: () => Promise<Config | undefined>,
+): Promise<ChangeOutcome> {
+  ensureStateDir(ctx.stateDir);
+  return withLock(ctx.stateDir, async (): Promise<ChangeOutcome> => {
+    const config = await loadConfig();
+    if (!config) return { kind: 'no-config' };
+    const target = targetLink(config, input);
+    if (target === null) return { kind: 'ignored' };
+
+    const recorded = readLinkStates(ctx.stateDir);
+    const ids = assignIds(config, readLinkIds(ctx.stateDir));
+    const kernel = await readKernel(ctx.run);
+    const now = ctx.now().toISOString();
+
+    const states: Record<string, LinkState> = { ...recorded };
+    const changed: LinkState[] = [];
+    const notes: string[] = [];
+    const transitions: Transition[] = [];
+    for (const link of config.links) {
+      const linkInput: LinkInput = link.name !== target ? { kind: 'refresh' } : inputFor(input);
+      const next = nextLinkState(link, recorded[link.name], linkInput, kernel.interfaces, now);
+      notes.push(...next.notes);
+      transitions.push(...next.transitions);
+      if (!next.changed || !next.state) continue;
+      states[link.name] = next.state;
+      changed.push(next.state);
+    }
+
+    const plan = planRouting(config, states, ids);
+    const applied = await applyPlan(ctx.run, plan, {
+      current: kernel.owned,
+      nftStamp: kernel.nftStamp,
+      previousNft: planNft(config, recorded, ids),
+      dryRun: ctx.dryRun,
+    });
+    const result: ChangeResult = { ...applied, config, ...(target ? { link: target } : {}), states, plan, inService: plan.inService, transitions, notes };
+    if (ctx.dryRun) return { kind: 'applied', result };
+
+    writeLinkIds(ctx.stateDir, ids);
+    for (const state of changed) writeLinkState(ctx.stateDir, state);
+    notes.forEach(ctx.log);
+    if (transitions.length) ctx.notify?.(transitions, plan.inService);
+
+    const flushes = config.links.flatMap((link) =>
+      planFlush(recorded[link.name], states[link.name], {
+        ...linkNumbers(config, ids[link.name]!),
+        mask: config.markMask,
+        flushOnHealth: link.flushConntrack,
+      }),
+    );
+    const failures = await flushConntrack(ctx.run, flushes);
+    if (failures.length) {
+      failures.slice(1).forEach((failure) => ctx.log(failure.message));
+      throw failures[0];
+    }
+    return { kind: 'applied', result };
+  });
+}
+
+/** The link an input is about: undefined for a refresh, null for an event no link claims. */
+function targetLink(config: Config, input: ChangeInput): string | undefined | null {
+  if (input.kind === 'refresh') return undefined;
+  if (input.kind === 'verdict') return config.links.some((l) => l.name === input.link) ? input.link : null;
+  return matchLink(config, input.event)?.name ?? null;
+}
+
+function inputFor(input: ChangeInput): LinkInput {
+  if (input.kind === 'verdict') {
+    return { kind: 'verdict', healthy: input.healthy, reason: input.reason, ...(input.expect ? { expect: input.expect } : {}) };
+  }
+  return input.kind === 'event' ? { kind: 'event', event: input.event } : { kind: 'refresh' };
+}

@@ -1,0 +1,90 @@
+/**
+ * The interfaces as the kernel has them now, read in the same round as
+ * multiwan's own routes and rules: the truth the recorded link states are
+ * checked against. Parsing is pure.
+ */
+import { parseAddress, type Family } from '../net/address.js';
+
+export interface LiveAddress {
+  family: Family;
+  /** Canonical address. */
+  local: string;
+  /** The peer of a point-to-point address. */
+  peer?: string;
+  prefixLength: number;
+  scope: 'global' | 'link' | 'host' | 'other';
+}
+
+export interface LiveInterface {
+  name: string;
+  /** Administratively up (the UP flag). */
+  up: boolean;
+  carrier: boolean;
+  addresses: LiveAddress[];
+}
+
+export type LiveInterfaces = ReadonlyMap<string, LiveInterface>;
+
+interface JsonLink {
+  ifname?: string;
+  flags?: string[];
+  operstate?: string;
+  addr_info?: JsonAddr[];
+}
+
+interface JsonAddr {
+  family?: string;
+  local?: string;
+  address?: string;
+  prefixlen?: number;
+  scope?: string;
+}
+
+/** `ip -j link show` and `ip -j addr show` (of either family, any number of documents) -> interfaces by name. */
+export function parseInterfaces(links: unknown, ...addressDocs: unknown[]): Map<string, LiveInterface> {
+  const result = new Map<string, LiveInterface>();
+  for (const link of asArray<JsonLink>(links)) {
+    if (!link.ifname) continue;
+    const flags = link.flags ?? [];
+    result.set(link.ifname, {
+      name: link.ifname,
+      up: flags.includes('UP'),
+      carrier: flags.includes('UP') && !flags.includes('NO-CARRIER') && link.operstate !== 'LOWERLAYERDOWN' && link.operstate !== 'DOWN',
+      addresses: [],
+    });
+  }
+  for (const doc of addressDocs) {
+    for (const entry of asArray<JsonLink>(doc)) {
+      const iface = entry.ifname ? result.get(entry.ifname) : undefined;
+      if (!iface) continue;
+      for (const addr of entry.addr_info ?? []) {
+        const local = addr.local ? parseAddress(addr.local) : undefined;
+        if (!local || (addr.family !== 'inet' && addr.family !== 'inet6')) continue;
+        const peer = addr.address ? parseAddress(addr.address)?.address : undefined;
+        const scope = addr.scope === 'global' || addr.scope === 'link' || addr.scope === 'host' ? addr.scope : 'other';
+        if (iface.addresses.some((a) => a.local === local.address)) continue;
+        iface.addresses.push({
+          family: local.family,
+          local: local.address,
+          ...(peer && peer !== local.address ? { peer } : {}),
+          prefixLength: addr.prefixlen ?? (local.family === 4 ? 32 : 128),
+          scope,
+        });
+      }
+    }
+  }
+  return result;
+}
+
+/** The addresses of one family an interface holds, global ones first. */
+export function liveAddresses(iface: LiveInterface | undefined, family: Family, scope: LiveAddress['scope'] = 'global'): LiveAddress[] {
+  return (iface?.addresses ?? []).filter((a) => a.family === family && a.scope === scope);
+}
+
+export function holds(iface: LiveInterface | undefined, address: string): boolean {
+  return !!iface?.addresses.some((a) => a.local === address);
+}
+
+function asArray<T>(value: unknown): T[] {
+  return Array.isArray(value) ? (value as T[]) : [];
+}
