@@ -81,6 +81,7 @@ export async function changeLinks(
       nftStamp: kernel.nftStamp,
       previousNft: planNft(config, recorded, ids),
       dryRun: ctx.dryRun,
+      ...(ctx.sysctlRoot ? { sysctlRoot: ctx.sysctlRoot } : {}),
     });
     const result: ChangeResult = { ...applied, config, ...(target ? { link: target } : {}), states, plan, inService: plan.inService, transitions, notes };
     if (ctx.dryRun) return { kind: 'applied', result };

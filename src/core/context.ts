@@ -7,6 +7,8 @@ export interface Context {
   configFile: string;
   stateDir: string;
   dryRun?: boolean;
+  /** Where kernel settings are written (default /proc/sys; unit tests point it elsewhere). */
+  sysctlRoot?: string;
   now: () => Date;
   /** Where progress lines go (stdout in the entry points). */
   say: (line: string) => void;

@@ -123,15 +123,15 @@ function nftRules(plan: NftPlan): string[] {
  */
 function sourceBalanceRules(plan: NftPlan, keep: string): string[] {
   return ([4, 6] as const).flatMap((family) => {
-    const byMark = new Map<number, number[]>();
-    plan.sourceBuckets[family].forEach((mark, bucket) => byMark.set(mark, [...(byMark.get(mark) ?? []), bucket]));
+    const buckets = plan.sourceBuckets[family];
     const hash = family === 4
-      ? `jhash ip saddr mod ${plan.sourceBuckets[4].length} seed ${hex(JHASH_SEED)}`
-      : `jhash ip6 saddr & ffff:ffff:ffff:ffff:: mod ${plan.sourceBuckets[6].length} seed ${hex(JHASH_SEED)}`;
-    return [...byMark].map(([mark, buckets]) => {
-      const link = plan.links.find((l) => l.mark === mark)!;
-      const both = `meta mark set meta mark & ${keep} | ${hex(mark)} ct mark set ct mark & ${keep} | ${hex(mark)}`;
-      return `meta nfproto ipv${family} ct state new ${hash} { ${bucketRanges(buckets)} } ${both} comment "source balance: ${link.name}"`;
+      ? `jhash ip saddr mod ${buckets.length} seed ${hex(JHASH_SEED)}`
+      : `jhash ip6 saddr & ffff:ffff:ffff:ffff:: mod ${buckets.length} seed ${hex(JHASH_SEED)}`;
+    return plan.links.flatMap((link) => {
+      const mine = buckets.flatMap((mark, bucket) => (mark === link.mark ? [bucket] : []));
+      if (!mine.length) return [];
+      const both = `meta mark set meta mark & ${keep} | ${hex(link.mark)} ct mark set ct mark & ${keep} | ${hex(link.mark)}`;
+      return [`meta nfproto ipv${family} ct state new ${hash} { ${bucketRanges(mine)} } ${both} comment "source balance: ${link.name}"`];
     });
   });
 }
