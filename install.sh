@@ -18,33 +18,29 @@ case "${1:-}" in
   *) echo "install.sh: unknown option '$1'; use --uninstall, --purge or nothing" >&2; exit 2 ;;
 esac
 
-# name without dots (run-parts skips names with dots) -> bundle
-hooks="etc/ppp/ip-up.d/multiwan:ip-up etc/ppp/ip-down.d/multiwan:ip-down usr/sbin/multiwan:multiwan"
+# The files and where they go: build/files.txt (source, target, mode), shared with the Debian package.
+manifest="$here/build/files.txt"
 rt_protos="etc/iproute2/rt_protos.d/multiwan.conf"
 unit="lib/systemd/system/multiwan-monitor.service"
-doc="usr/share/doc/multiwan/README.md"
 config="etc/multiwan/multiwan.toml"
 
+# Prints "source target mode" lines of the manifest.
+entries() { grep -v '^[[:space:]]*\(#\|$\)' "$manifest"; }
+
 install_all() {
-  for pair in $hooks; do
-    bundle="$here/dist/${pair#*:}"
-    [ -f "$bundle" ] || { echo "install.sh: $bundle is missing; run 'npm ci && npm run build' first" >&2; exit 1; }
-  done
+  entries | while read -r source target mode; do
+    [ -f "$here/$source" ] || { echo "install.sh: $here/$source is missing; run 'npm ci && npm run build' first" >&2; exit 1; }
+  done || exit 1
   if [ -z "$D" ]; then
     command -v node >/dev/null 2>&1 || echo "install.sh: warning: no 'node' on PATH; install Debian's nodejs (apt-get install nodejs)" >&2
     for tool in ip nft conntrack; do
       command -v "$tool" >/dev/null 2>&1 || echo "install.sh: warning: '$tool' not found; apt-get install iproute2 nftables conntrack" >&2
     done
   fi
-  for pair in $hooks; do
-    target="$D/${pair%%:*}"
-    install -D -m 0755 "$here/dist/${pair#*:}" "$target"
-    echo "installed $target"
+  entries | while read -r source target mode; do
+    install -D -m "$mode" "$here/$source" "$D/$target"
+    echo "installed $D/$target"
   done
-  install -D -m 0644 "$here/README.md" "$D/$doc"
-  echo "installed $D/$doc"
-  install -D -m 0644 "$here/systemd/multiwan-monitor.service" "$D/$unit"
-  echo "installed $D/$unit"
   mkdir -p "$D/etc/iproute2/rt_protos.d"
   printf '# multiwan: routes and rules it owns carry this protocol id\n242\tmultiwan\n' > "$D/$rt_protos"
   echo "installed $D/$rt_protos"
@@ -69,12 +65,11 @@ uninstall_all() {
     /usr/sbin/multiwan down || echo "install.sh: 'multiwan down' failed; check 'ip rule' and 'nft list table inet multiwan'" >&2
     rm -rf /run/multiwan
   fi
-  for pair in $hooks; do
-    rm -f "$D/${pair%%:*}" && echo "removed $D/${pair%%:*}"
+  entries | while read -r source target mode; do
+    rm -f "$D/$target" && echo "removed $D/$target"
   done
   rm -f "$D/$rt_protos" && echo "removed $D/$rt_protos"
-  rm -f "$D/$unit" && echo "removed $D/$unit"
-  rm -rf "$D/usr/share/doc/multiwan" && echo "removed $D/usr/share/doc/multiwan"
+  rmdir "$D/usr/share/doc/multiwan" "$D/usr/lib/multiwan" 2>/dev/null || :
   if [ -z "$D" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
   if [ "$action" = purge ] || cmp -s "$here/docs/multiwan.example.toml" "$D/$config"; then
     rm -rf "$D/etc/multiwan" && echo "removed $D/etc/multiwan"

@@ -1,10 +1,10 @@
-// Bundles each entry point into one executable file: dist/ip-up, dist/ip-down, dist/multiwan.
+// Bundles each entry point into one executable file: dist/ip-up, dist/ip-down, dist/ipv6-up, dist/ipv6-down, dist/dhcp-hook, dist/ifupdown-hook, dist/multiwan.
 // CommonJS, because the installed names have no extension (run-parts skips names with dots)
 // and Node treats an extensionless file outside a "type": "module" package as CommonJS.
 import { build } from 'esbuild';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 
-const entries = ['ip-up', 'ip-down', 'multiwan'];
+const entries = ['ip-up', 'ip-down', 'ipv6-up', 'ipv6-down', 'dhcp-hook', 'ifupdown-hook', 'multiwan'];
 const { version } = JSON.parse(await readFile('package.json', 'utf8'));
 // Keys the config cache: a new build never trusts a Config validated by an older one.
 const buildId = `${version}+${Date.now().toString(36)}`;

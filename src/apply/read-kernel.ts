@@ -25,14 +25,14 @@ export async function readKernel(run: Runner, options: { ipv6?: boolean } = {}):
   const ipv6 = options.ipv6 ?? existsSync('/proc/sys/net/ipv6');
   const [v4, v6, stamp] = await Promise.all([
     run(['ip', '-4', '-j', '-batch', '-'], { input: `${owned}addr show\nlink show\n` }),
-    ipv6 ? run(['ip', '-6', '-j', '-batch', '-'], { input: `${owned}addr show\n` }) : undefined,
+    ipv6 ? run(['ip', '-6', '-j', '-batch', '-'], { input: `${owned}addr show\nroute show table main default\n` }) : undefined,
     run(['nft', 'list', 'chain', 'inet', 'multiwan', 'stamp'], { okCodes: [0, 1] }),
   ]);
   const docs4 = documents(v4.stdout, 4, 'ip -4 -j -batch -');
-  const docs6 = v6 ? documents(v6.stdout, 3, 'ip -6 -j -batch -') : [[], [], []];
+  const docs6 = v6 ? documents(v6.stdout, 4, 'ip -6 -j -batch -') : [[], [], [], []];
   return {
     owned: { 4: parseOwned(docs4[0], docs4[1], 4), 6: parseOwned(docs6[0], docs6[1], 6) },
-    interfaces: parseInterfaces(docs4[3], docs4[2], docs6[2]),
+    interfaces: parseInterfaces(docs4[3], [docs4[2], docs6[2]], docs6[3]),
     nftStamp: parseNftStamp(stamp.stdout),
   };
 }

@@ -12,7 +12,7 @@ import { applyPlan, type Applied } from '../apply/apply-plan.js';
 import { flushConntrack } from '../apply/flush-conntrack.js';
 import { readKernel } from '../apply/read-kernel.js';
 import type { Config } from '../config/types.js';
-import { matchLink } from '../events/match-link.js';
+import { matchLink, resolveEvent } from '../events/match-link.js';
 import type { LinkEvent } from '../events/types.js';
 import { assignIds, linkNumbers } from '../plan/assign-ids.js';
 import { planFlush } from '../plan/plan-flush.js';
@@ -66,7 +66,7 @@ export async function changeLinks(
     const notes: string[] = [];
     const transitions: Transition[] = [];
     for (const link of config.links) {
-      const linkInput: LinkInput = link.name !== target ? { kind: 'refresh' } : inputFor(input);
+      const linkInput: LinkInput = link.name !== target ? { kind: 'refresh' } : inputFor(config, input);
       const next = nextLinkState(link, recorded[link.name], linkInput, kernel.interfaces, now);
       notes.push(...next.notes);
       transitions.push(...next.transitions);
@@ -114,9 +114,9 @@ function targetLink(config: Config, input: ChangeInput): string | undefined | nu
   return matchLink(config, input.event)?.name ?? null;
 }
 
-function inputFor(input: ChangeInput): LinkInput {
+function inputFor(config: Config, input: ChangeInput): LinkInput {
   if (input.kind === 'verdict') {
     return { kind: 'verdict', healthy: input.healthy, reason: input.reason, ...(input.expect ? { expect: input.expect } : {}) };
   }
-  return input.kind === 'event' ? { kind: 'event', event: input.event } : { kind: 'refresh' };
+  return input.kind === 'event' ? { kind: 'event', event: resolveEvent(config, input.event) } : { kind: 'refresh' };
 }

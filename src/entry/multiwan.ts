@@ -1,4 +1,4 @@
-// The admin's command: status, apply, check, explain, monitor, down.
+// The admin's command: status, apply, check, explain, link, monitor, down.
 import yargs from 'yargs/yargs';
 import { defaultContext } from '../core/default-context.js';
 import { explain } from '../core/explain.js';
@@ -13,6 +13,8 @@ import { renderIpBatch } from '../plan/render-ip-batch.js';
 import { renderNft } from '../plan/render-nft.js';
 import { startMonitor } from '../monitor/run-monitor.js';
 import { readLinkHealth } from '../state/state-store.js';
+import { parseLinkCommand } from '../events/parse-link-command.js';
+import { runEventHook } from './run-event-hook.js';
 import { runMain } from './run-main.js';
 
 const options = { config: { type: 'string', describe: 'config file (default $MULTIWAN_CONFIG or /etc/multiwan/multiwan.toml)' } } as const;
@@ -73,6 +75,28 @@ void runMain('multiwan', async () => {
         ctx.say(argv.json ? JSON.stringify(result, null, 2) : renderExplanation(result));
       },
     )
+    .command(
+      'link <action> <target>',
+      'report any other link (OpenVPN --up/--down, wg-quick PostUp/PreDown, your scripts): up or down, by link name or interface; what is not given is read from the interface',
+      (y) =>
+        y
+          .positional('action', { type: 'string', demandOption: true, choices: ['up', 'down'], describe: 'up or down' })
+          .positional('target', { type: 'string', demandOption: true, describe: 'the link name ([link.NAME]) or its interface' })
+          .option('local', { type: 'string', array: true, describe: 'the link’s address (one per family)' })
+          .option('peer', { type: 'string', array: true, describe: 'the point-to-point peer (one per family)' })
+          .option('gateway', { type: 'string', array: true, describe: 'the next hop (one per family)' })
+          .options(dryRun),
+      async (argv) => {
+        const event = parseLinkCommand({
+          action: String(argv.action),
+          target: String(argv.target),
+          ...(argv.local ? { local: argv.local.map(String) } : {}),
+          ...(argv.peer ? { peer: argv.peer.map(String) } : {}),
+          ...(argv.gateway ? { gateway: argv.gateway.map(String) } : {}),
+        });
+        code = await runEventHook(event, process.env, { dryRun: argv['dry-run'] === true, ...(argv.config ? { config: String(argv.config) } : {}) });
+      },
+    )
     .command('monitor', 'run the health monitor (the multiwan-monitor service): probes, carrier and address watching; SIGHUP reloads the config', {}, async (argv) => {
       const ctx = contextOf(argv);
       const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -90,7 +114,7 @@ void runMain('multiwan', async () => {
       const applied = await takeDown(ctx);
       if (ctx.dryRun) ctx.say(renderApplied(applied));
     })
-    .demandCommand(1, 'name a command: status, apply, check, explain, monitor or down')
+    .demandCommand(1, 'name a command: status, apply, check, explain, link, monitor or down')
     .strict()
     .fail((message, error) => {
       if (error) throw error;

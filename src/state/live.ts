@@ -19,8 +19,12 @@ export interface LiveInterface {
   name: string;
   /** Administratively up (the UP flag). */
   up: boolean;
+  /** No neighbours to resolve (POINTOPOINT or NOARP): a route needs no next hop. */
+  pointToPoint: boolean;
   carrier: boolean;
   addresses: LiveAddress[];
+  /** IPv6 routers main's default routes go through on this interface (learned from router advertisements). */
+  routers6: string[];
 }
 
 export type LiveInterfaces = ReadonlyMap<string, LiveInterface>;
@@ -40,8 +44,11 @@ interface JsonAddr {
   scope?: string;
 }
 
-/** `ip -j link show` and `ip -j addr show` (of either family, any number of documents) -> interfaces by name. */
-export function parseInterfaces(links: unknown, ...addressDocs: unknown[]): Map<string, LiveInterface> {
+/**
+ * `ip -j link show`, `ip -j addr show` of either family, and `ip -6 -j route
+ * show table main default` -> interfaces by name.
+ */
+export function parseInterfaces(links: unknown, addressDocs: unknown[], defaults6?: unknown): Map<string, LiveInterface> {
   const result = new Map<string, LiveInterface>();
   for (const link of asArray<JsonLink>(links)) {
     if (!link.ifname) continue;
@@ -49,8 +56,10 @@ export function parseInterfaces(links: unknown, ...addressDocs: unknown[]): Map<
     result.set(link.ifname, {
       name: link.ifname,
       up: flags.includes('UP'),
+      pointToPoint: flags.includes('POINTOPOINT') || flags.includes('NOARP'),
       carrier: flags.includes('UP') && !flags.includes('NO-CARRIER') && link.operstate !== 'LOWERLAYERDOWN' && link.operstate !== 'DOWN',
       addresses: [],
+      routers6: [],
     });
   }
   for (const doc of addressDocs) {
@@ -71,6 +80,13 @@ export function parseInterfaces(links: unknown, ...addressDocs: unknown[]): Map<
           scope,
         });
       }
+    }
+  }
+  for (const route of asArray<{ dst?: string; gateway?: string; dev?: string; nexthops?: { gateway?: string; dev?: string }[] }>(defaults6)) {
+    for (const hop of route.nexthops ?? [route]) {
+      const gateway = hop.gateway ? parseAddress(hop.gateway) : undefined;
+      const iface = hop.dev ? result.get(hop.dev) : undefined;
+      if (route.dst === 'default' && gateway?.family === 6 && iface && !iface.routers6.includes(gateway.address)) iface.routers6.push(gateway.address);
     }
   }
   return result;

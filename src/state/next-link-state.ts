@@ -21,7 +21,7 @@ import { ConfigError } from '../errors.js';
 import type { LinkEvent } from '../events/types.js';
 import type { Family } from '../net/address.js';
 import { liveAddresses, holds, type LiveInterface, type LiveInterfaces } from './live.js';
-import { isUp, type FamilyState, type LinkState } from './types.js';
+import { familyState, isUp, type FamilyState, type LinkState } from './types.js';
 
 export type LinkInput =
   | { kind: 'event'; event: LinkEvent }
@@ -118,49 +118,58 @@ function applyInput(
     return state;
   }
   const wasUp = isUp(state);
-  let next: LinkState = wasUp && state.iface === event.iface
-    ? { ...state, kind: event.kind }
-    : { link: link.name, iface: event.iface, kind: event.kind, since: now };
-  for (const family of event.families) {
-    const fs = familyFromEvent(link, event, family, iface, notes);
+  const sameIface = wasUp && state.iface === event.iface;
+  let next: LinkState = sameIface ? { ...state, kind: event.kind } : { link: link.name, iface: event.iface, kind: event.kind, since: now };
+  // No family said (`multiwan link up wg0`): every family the interface has a global address in.
+  const families = event.families.length ? event.families : ([4, 6] as const).filter((f) => liveAddresses(iface, f).length);
+  if (!families.length) {
+    throw new ConfigError(`interface ${event.iface} has no global address (ip addr show dev ${event.iface}); bring it up first, or give one with --local`);
+  }
+  for (const family of families) {
+    const fs = familyFromEvent(link, event, family, iface, sameIface ? familyState(state, family) : undefined, notes);
     if (fs) next = withFamily(next, family, fs);
   }
   return isUp(next) ? next : state;
 }
 
-/** What the event says of one family, completed from the interface; undefined when the interface does not hold it. */
-function familyFromEvent(link: LinkConfig, event: LinkEvent, family: Family, iface: LiveInterface, notes: string[]): FamilyState | undefined {
-  const said = (family === 4 ? event.v4 : event.v6) ?? {};
+/**
+ * What the event says of one family, over what was known of it (a DHCPv6
+ * renewal does not repeat the router an advertisement gave), completed from
+ * the interface; undefined when the interface does not hold it.
+ */
+function familyFromEvent(
+  link: LinkConfig,
+  event: LinkEvent,
+  family: Family,
+  iface: LiveInterface,
+  previous: FamilyState | undefined,
+  notes: string[],
+): FamilyState | undefined {
+  const said = compact((family === 4 ? event.v4 : event.v6) ?? {});
+  const known: FamilyState = said.local && previous?.local && said.local !== previous.local ? said : { ...previous, ...said };
   const global = liveAddresses(iface, family);
+  const who = `${link.name}: ${event.iface}`;
+  if (said.local && !holds(iface, said.local)) {
+    notes.push(`${who} does not hold ${said.local} (${event.reason}: it changed or went before this event ran); ${family === 4 ? 'not brought up' : 'its IPv6 is not brought up'}`);
+    return undefined;
+  }
   if (family === 4) {
-    if (said.local) {
-      if (!holds(iface, said.local)) {
-        notes.push(`${link.name}: ${event.iface} does not hold ${said.local} (it changed before this event ran); not brought up`);
-        return undefined;
-      }
-      return compact({ ...said, local: said.local });
-    }
-    const first = global[0];
+    const first = known.local && holds(iface, known.local) ? { local: known.local, peer: undefined } : global[0];
     if (!first) {
       throw new ConfigError(
         `interface ${event.iface} has no IPv4 address (ip -4 addr show dev ${event.iface}); bring it up first, or give the address`,
       );
     }
-    return compact({ ...said, local: first.local, ...(said.peer || !first.peer ? {} : { peer: first.peer }) });
+    return compact({ ...known, local: first.local, ...(known.peer || known.gateway || !first.peer ? {} : { peer: first.peer }) });
   }
-  if (said.local && !holds(iface, said.local)) {
-    notes.push(`${link.name}: ${event.iface} does not hold ${said.local}; its IPv6 is not brought up`);
+  const local = known.local && holds(iface, known.local) ? known.local : global[0]?.local;
+  // The next hop: the peer (pppd), the gateway said, or the router main learned from advertisements.
+  const gateway = known.gateway ?? (known.peer ? undefined : iface.routers6[0]);
+  if (!known.peer && !gateway && !iface.pointToPoint) {
+    notes.push(`${who} has no IPv6 router yet (no gateway given, no router advertisement); its IPv6 is not brought up`);
     return undefined;
   }
-  const local = said.local ?? global[0]?.local;
-  if (!said.peer && !said.gateway) {
-    const peer = global.find((a) => a.peer)?.peer;
-    if (!peer && !local) {
-      notes.push(`${link.name}: ${event.iface} has no IPv6 gateway or peer; its IPv6 is not brought up`);
-      return undefined;
-    }
-  }
-  return compact({ ...said, ...(local ? { local } : {}) });
+  return compact({ ...known, ...(local ? { local } : {}), ...(gateway ? { gateway } : {}) });
 }
 
 function describe(before: LinkState | undefined, after: LinkState | undefined, input: LinkInput, vanished: boolean): Transition[] {

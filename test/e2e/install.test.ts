@@ -24,25 +24,44 @@ describe('install.sh with DESTDIR', () => {
     dest = mkdtempSync(path.join(tmpdir(), 'mw-install-'));
     run();
     expect(files()).toEqual([
+      '/etc/dhcp/dhclient-enter-hooks.d/multiwan',
+      '/etc/dhcp/dhclient-exit-hooks.d/multiwan',
       '/etc/iproute2/rt_protos.d/multiwan.conf',
       '/etc/multiwan/multiwan.toml',
+      '/etc/network/if-post-down.d/multiwan',
+      '/etc/network/if-up.d/multiwan',
       '/etc/ppp/ip-down.d/multiwan',
       '/etc/ppp/ip-up.d/multiwan',
+      '/etc/ppp/ipv6-down.d/multiwan',
+      '/etc/ppp/ipv6-up.d/multiwan',
       '/lib/systemd/system/multiwan-monitor.service',
+      '/usr/lib/dhcpcd/dhcpcd-hooks/62-multiwan',
+      '/usr/lib/multiwan/dhcp-hook',
       '/usr/sbin/multiwan',
       '/usr/share/doc/multiwan/README.md',
     ]);
     const unit = readFileSync(path.join(dest, 'lib/systemd/system/multiwan-monitor.service'), 'utf8');
     expect(unit).toContain('ExecStart=/usr/sbin/multiwan monitor');
-    expect(unit).toContain('Restart=on-failure');
     expect(unit).toContain('ExecReload=/bin/kill -HUP $MAINPID');
-    for (const hook of ['/etc/ppp/ip-up.d/multiwan', '/etc/ppp/ip-down.d/multiwan', '/usr/sbin/multiwan']) {
+    // Started before any link is up, restarted for ever, /run/multiwan made for it and kept for the hooks.
+    for (const line of ['Restart=always', 'StartLimitIntervalSec=0', 'RuntimeDirectory=multiwan', 'RuntimeDirectoryPreserve=yes']) expect(unit).toContain(line);
+    const executables = ['/etc/ppp/ip-up.d/multiwan', '/etc/ppp/ip-down.d/multiwan', '/etc/ppp/ipv6-up.d/multiwan', '/etc/ppp/ipv6-down.d/multiwan',
+      '/usr/lib/multiwan/dhcp-hook', '/etc/network/if-up.d/multiwan', '/etc/network/if-post-down.d/multiwan', '/usr/sbin/multiwan'];
+    for (const hook of executables) {
       expect(statSync(dest + hook).mode & 0o777).toBe(0o755);
       expect(readFileSync(dest + hook, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     }
-    // run-parts' default name filter: ^[a-zA-Z0-9_-]+$
-    expect(execFileSync('run-parts', ['--test', path.join(dest, 'etc/ppp/ip-up.d')], { encoding: 'utf8' }).trim()).toBe(
-      path.join(dest, 'etc/ppp/ip-up.d/multiwan'),
+    // The sourced fragments are read, not run, and call the hook by its absolute path.
+    for (const fragment of ['/etc/dhcp/dhclient-enter-hooks.d/multiwan', '/etc/dhcp/dhclient-exit-hooks.d/multiwan', '/usr/lib/dhcpcd/dhcpcd-hooks/62-multiwan']) {
+      expect(statSync(dest + fragment).mode & 0o777).toBe(0o644);
+      expect(readFileSync(dest + fragment, 'utf8')).toContain('/usr/lib/multiwan/dhcp-hook');
+    }
+    // run-parts' default name filter: ^[a-zA-Z0-9_-]+$ (ifupdown and dhclient-script use it too)
+    for (const dir of ['etc/ppp/ip-up.d', 'etc/ppp/ipv6-up.d', 'etc/network/if-up.d', 'etc/network/if-post-down.d']) {
+      expect(execFileSync('run-parts', ['--test', path.join(dest, dir)], { encoding: 'utf8' }).trim()).toBe(path.join(dest, dir, 'multiwan'));
+    }
+    expect(execFileSync('run-parts', ['--list', path.join(dest, 'etc/dhcp/dhclient-exit-hooks.d')], { encoding: 'utf8' }).trim()).toBe(
+      path.join(dest, 'etc/dhcp/dhclient-exit-hooks.d/multiwan'),
     );
     expect(readFileSync(path.join(dest, 'etc/iproute2/rt_protos.d/multiwan.conf'), 'utf8')).toMatch(/^242\tmultiwan$/m);
     const example = readFileSync(path.join(dest, 'etc/multiwan/multiwan.toml'), 'utf8');

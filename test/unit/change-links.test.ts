@@ -185,7 +185,7 @@ describe('changeLinks: the record is checked against the kernel', () => {
 
   it('an ip-up whose address the interface no longer holds (a stale event) does not bring the link up', async () => {
     applied(await handleLinkEvent(ctx, parsePppEvent('up', ['ppp1', 't', '0', '100.64.2.77', '100.64.2.1'], {})));
-    expect(logs).toEqual(['isp2: ppp1 does not hold 100.64.2.77 (it changed before this event ran); not brought up']);
+    expect(logs).toEqual(['isp2: ppp1 does not hold 100.64.2.77 (ip-up: it changed or went before this event ran); not brought up']);
     expect(readLinkStates(ctx.stateDir).isp2).toBeUndefined();
   });
 });

@@ -29,7 +29,7 @@ function live(spec: Record<string, string[] | { up: false; addresses: string[] }
       };
     }),
   }));
-  return parseInterfaces(links, addrs);
+  return parseInterfaces(links, [addrs]);
 }
 
 const up4: LinkState = { link: 'isp2', iface: 'ppp1', kind: 'ppp', v4: { local: '100.64.2.2', peer: '100.64.2.1' }, since: THEN };
@@ -61,7 +61,7 @@ describe('nextLinkState', () => {
     ['verdict about an older incarnation: nothing', up4, { kind: 'verdict', healthy: false, reason: 'probes', expect: { since: '2025-01-01T00:00:00.000Z' } }, live({ ppp1 }), up4, [], []],
     ['ip-up of a link out of service keeps the verdict', { ...up4, healthy: false, healthReason: 'carrier', healthSince: THEN }, event({}), live({ ppp1 }), { ...up4, healthy: false, healthReason: 'carrier', healthSince: THEN }, [], []],
     ['ip-up after down: in service again', { ...down }, event({}), live({ ppp1 }), { ...up4, since: NOW }, [], ['up ip-up']],
-    ['a stale ip-up (address not on the interface): not brought up', undefined, event({}), live({ ppp1: ['100.64.2.9 peer 100.64.2.1'] }), undefined, ['isp2: ppp1 does not hold 100.64.2.2 (it changed before this event ran); not brought up'], []],
+    ['a stale ip-up (address not on the interface): not brought up', undefined, event({}), live({ ppp1: ['100.64.2.9 peer 100.64.2.1'] }), undefined, ['isp2: ppp1 does not hold 100.64.2.2 (ip-up: it changed or went before this event ran); not brought up'], []],
     ['ip-up of an interface that does not exist: not brought up', undefined, event({}), live({}), undefined, ['isp2: ppp1 does not exist; not brought up'], []],
     ['by hand: the address and peer read from the interface', undefined, event({ v4: undefined }), live({ ppp1 }), { v4: { local: '100.64.2.2', peer: '100.64.2.1' }, since: NOW }, [], ['up ip-up']],
     ['pppd gave another unit: the link follows its interface', up4, event({ iface: 'ppp4' }), live({ ppp1, ppp4: ['100.64.2.2 peer 100.64.2.1'] }), { ...up4, iface: 'ppp4', since: NOW }, [], []],
@@ -88,18 +88,65 @@ describe('nextLinkState', () => {
   });
 });
 
+describe('nextLinkState: other link kinds', () => {
+  const cable = link('cable', 'eth1');
+  const eth1 = (extra: string[] = [], routers6: string[] = []) => {
+    const l = live({ eth1: ['203.0.113.10/24', ...extra] });
+    const i = l.get('eth1')!;
+    return new Map([['eth1', { ...i, pointToPoint: false, routers6 }]]);
+  };
+  const dhcp = (over: Partial<LinkEvent>): LinkInput => ({ kind: 'event', event: { action: 'up', iface: 'eth1', kind: 'dhcp', reason: 'dhclient BOUND', families: [4], ...over } });
+
+  it('a DHCP lease: address and gateway; a renewal with another router re-plans', () => {
+    const bound = nextLinkState(cable, undefined, dhcp({ v4: { local: '203.0.113.10', gateway: '203.0.113.1' } }), eth1(), NOW).state!;
+    expect(bound.v4).toEqual({ local: '203.0.113.10', gateway: '203.0.113.1' });
+    const renewed = nextLinkState(cable, bound, dhcp({ v4: { local: '203.0.113.10', gateway: '203.0.113.254' } }), eth1(), NOW);
+    expect(renewed.state?.v4).toEqual({ local: '203.0.113.10', gateway: '203.0.113.254' });
+    expect(renewed.changed).toBe(true);
+  });
+
+  it('DHCPv6 without a router: the router from advertisements (main\'s default via eth1); without one, IPv6 is not brought up', () => {
+    const six = dhcp({ families: [6], reason: 'dhclient BOUND6', v6: { local: '2001:db8:1::5', prefixes: ['2001:db8:1:100::/56'] } });
+    expect(nextLinkState(cable, undefined, six, eth1(['2001:db8:1::5/128'], ['fe80::1']), NOW).state?.v6).toEqual({ local: '2001:db8:1::5', prefixes: ['2001:db8:1:100::/56'], gateway: 'fe80::1' });
+    const none = nextLinkState(cable, undefined, six, eth1(['2001:db8:1::5/128']), NOW);
+    expect(none.state).toBeUndefined();
+    expect(none.notes).toEqual(['cable: eth1 has no IPv6 router yet (no gateway given, no router advertisement); its IPv6 is not brought up']);
+  });
+
+  it('a renewal that repeats only part of what is known keeps the rest (dhcpcd: the router came with ROUTERADVERT, the prefix with BOUND6)', () => {
+    const ra = nextLinkState(cable, undefined, dhcp({ families: [6], reason: 'dhcpcd ROUTERADVERT', v6: { gateway: 'fe80::1' } }), eth1(['2001:db8:1::abcd/64']), NOW).state!;
+    const bound6 = nextLinkState(cable, ra, dhcp({ families: [6], reason: 'dhcpcd BOUND6', v6: { prefixes: ['2001:db8:1:100::/56'] } }), eth1(['2001:db8:1::abcd/64']), NOW).state!;
+    expect(bound6.v6).toEqual({ gateway: 'fe80::1', local: '2001:db8:1::abcd', prefixes: ['2001:db8:1:100::/56'] });
+  });
+
+  it('`multiwan link up` without addresses: every family the interface has a global address in; none: one line', () => {
+    const wg = new Map([['wg0', { name: 'wg0', up: true, carrier: true, pointToPoint: true, routers6: [], addresses: [
+      { family: 4 as const, local: '10.8.0.2', prefixLength: 24, scope: 'global' as const },
+      { family: 6 as const, local: '2001:db8:8::2', prefixLength: 64, scope: 'global' as const },
+    ] }]]);
+    const vpn = link('vpn', 'wg0');
+    const up = { kind: 'event' as const, event: { action: 'up' as const, iface: 'wg0', kind: 'manual' as const, reason: 'multiwan link up', families: [] } };
+    expect(nextLinkState(vpn, undefined, up, wg, NOW).state).toMatchObject({ v4: { local: '10.8.0.2' }, v6: { local: '2001:db8:8::2' } });
+    const bare = new Map([['wg0', { ...wg.get('wg0')!, addresses: [] }]]);
+    expect(() => nextLinkState(vpn, undefined, up, bare, NOW)).toThrow('interface wg0 has no global address (ip addr show dev wg0); bring it up first, or give one with --local');
+  });
+});
+
 describe('parseInterfaces', () => {
   it('joins `ip -j link show` with the address documents of both families', () => {
     const interfaces = parseInterfaces(
       [{ ifname: 'ppp0', flags: ['POINTOPOINT', 'NOARP', 'UP', 'LOWER_UP'], operstate: 'UNKNOWN' }, { ifname: 'eth1', flags: ['NO-CARRIER', 'BROADCAST', 'UP'], operstate: 'LOWERLAYERDOWN' }],
-      [{ ifname: 'ppp0', addr_info: [{ family: 'inet', local: '100.64.1.2', address: '100.64.1.1', prefixlen: 32, scope: 'global' }] }],
-      [{ ifname: 'eth1', addr_info: [{ family: 'inet6', local: '2001:DB8::0:7', prefixlen: 64, scope: 'global' }] }],
+      [
+        [{ ifname: 'ppp0', addr_info: [{ family: 'inet', local: '100.64.1.2', address: '100.64.1.1', prefixlen: 32, scope: 'global' }] }],
+        [{ ifname: 'eth1', addr_info: [{ family: 'inet6', local: '2001:DB8::0:7', prefixlen: 64, scope: 'global' }] }],
+      ],
+      [{ dst: 'default', gateway: 'fe80::1', dev: 'eth1', protocol: 'ra' }, { dst: 'default', gateway: 'fe80::9', dev: 'nowhere' }],
     );
-    expect(interfaces.get('ppp0')).toEqual({ name: 'ppp0', up: true, carrier: true, addresses: [{ family: 4, local: '100.64.1.2', peer: '100.64.1.1', prefixLength: 32, scope: 'global' }] });
-    expect(interfaces.get('eth1')).toEqual({ name: 'eth1', up: true, carrier: false, addresses: [{ family: 6, local: '2001:db8::7', prefixLength: 64, scope: 'global' }] });
+    expect(interfaces.get('ppp0')).toEqual({ name: 'ppp0', up: true, carrier: true, pointToPoint: true, addresses: [{ family: 4, local: '100.64.1.2', peer: '100.64.1.1', prefixLength: 32, scope: 'global' }], routers6: [] });
+    expect(interfaces.get('eth1')).toEqual({ name: 'eth1', up: true, pointToPoint: false, carrier: false, addresses: [{ family: 6, local: '2001:db8::7', prefixLength: 64, scope: 'global' }], routers6: ['fe80::1'] });
   });
 
   it('ignores garbage', () => {
-    expect(parseInterfaces(undefined, 'x', [{ addr_info: [{}] }]).size).toBe(0);
+    expect(parseInterfaces(undefined, ['x', [{ addr_info: [{}] }]], 7).size).toBe(0);
   });
 });

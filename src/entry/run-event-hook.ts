@@ -1,0 +1,24 @@
+import { defaultContext } from '../core/default-context.js';
+import { handleLinkEvent } from '../core/handle-link-event.js';
+import { renderApplied } from '../core/render-applied.js';
+import type { LinkEvent } from '../events/types.js';
+
+/**
+ * Shared body of every hook (pppd's, dhclient's, dhcpcd's, ifupdown's) and of
+ * `multiwan link`: one event through the pipeline, one line out. `--dry-run`
+ * (or MULTIWAN_DRY_RUN=1) prints the ip batches and nft script the event
+ * would run, and changes nothing. No event (a reason that changes nothing, a
+ * stanza that is not multiwan's): exit 0 at once.
+ */
+export async function runEventHook(event: LinkEvent | undefined, env: NodeJS.ProcessEnv, options: { dryRun?: boolean; config?: string } = {}): Promise<number> {
+  if (!event) return 0;
+  const ctx = defaultContext(env, { dryRun: options.dryRun || env.MULTIWAN_DRY_RUN === '1', ...(options.config ? { config: options.config } : {}) });
+  const outcome = await handleLinkEvent(ctx, event);
+  if (outcome.kind === 'no-config') ctx.say(`multiwan: no config at ${ctx.configFile}; nothing done`);
+  if (outcome.kind === 'applied') {
+    if (ctx.dryRun) ctx.say(renderApplied(outcome.result));
+    const family = event.families.length === 1 && event.families[0] === 6 ? ' (IPv6)' : '';
+    ctx.say(`multiwan: ${outcome.result.link} (${outcome.result.states[outcome.result.link!]?.iface ?? event.iface}) ${event.action}${family}; in service: ${outcome.result.inService.join(', ') || 'none'}`);
+  }
+  return 0;
+}
