@@ -4,9 +4,15 @@
  * failure.
  */
 import { runCommand } from '../apply/run-command.js';
+import { sendToSyslog } from '../log/send-to-syslog.js';
+import { NOTIFY_JOB_VARIABLE, parseNotifyJob } from '../notify/notify-job.js';
+import { runNotifyJob } from '../notify/run-notify-job.js';
 import { CommandError, ConfigError, exitCodes, isErrnoError, RuntimeError, systemErrorMessage } from '../errors.js';
 
 export async function runMain(name: string, main: () => Promise<number | void>): Promise<never> {
+  // Started again by a hook or the monitor as the detached notify runner (start-notify.ts).
+  const job = process.env[NOTIFY_JOB_VARIABLE];
+  if (job !== undefined) return runNotifyRunner(job);
   let code: number;
   try {
     code = (await main()) ?? exitCodes.ok;
@@ -26,6 +32,14 @@ export async function runMain(name: string, main: () => Promise<number | void>):
   // pppd's. Writes to pipes, files and terminals are synchronous on Linux, so
   // nothing printed is lost.
   process.exit(code);
+}
+
+async function runNotifyRunner(text: string): Promise<never> {
+  const lines: string[] = [];
+  const job = parseNotifyJob(text);
+  if (job) await runNotifyJob(job, (line) => lines.push(line)).catch((error: unknown) => lines.push(`notify: ${String(error)}`));
+  await sendToSyslog(lines, 'notice');
+  process.exit(0);
 }
 
 function describe(error: unknown): { lines: string[]; exitCode: number } {
