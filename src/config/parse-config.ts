@@ -126,7 +126,7 @@ export function parseConfig(source: string, file: string, read?: FileReader): Co
   // every problem is reported in one go.
   const result = configSchema.safeParse(data);
   const problems = [
-    ...(result.success ? [] : result.error.issues.map((issue) => describeIssue(issue, source, file))),
+    ...(result.success ? [] : result.error.issues.flatMap((issue) => describeIssue(issue, source, file))),
     ...crossCheck(lenientView(data), source, file),
   ];
   if (!result.success) throw problemsError(problems);
@@ -222,7 +222,8 @@ interface LenientView {
 function lenientView(data: unknown): LenientView {
   const top = isTable(data) ? data : {};
   const links = isTable(top.link) ? top.link : {};
-  const view: LenientView = { link: {} };
+  // No prototype: a link named __proto__ is a key like any other, and is refused below.
+  const view: LenientView = { link: Object.create(null) as LenientView['link'] };
   const mask = top.mark_mask === undefined ? 0x3f00 : toNumber(top.mark_mask);
   const base = top.table_base === undefined ? 200 : toNumber(top.table_base);
   if (mask !== undefined && mask > 0 && mask <= 0xffffffff) view.mark_mask = mask;
@@ -255,6 +256,9 @@ function crossCheck(raw: LenientView, source: string, file: string): string[] {
   for (const name of names) {
     if (!/^[A-Za-z0-9_-]{1,32}$/.test(name)) {
       at(['link', name], `link name "${name}" must be 1 to 32 letters, digits, "_" or "-"`);
+    } else if (name === '__proto__') {
+      // Link names become object keys (the schema's record drops this one silently); refuse it.
+      at(['link', name], 'link name "__proto__" is reserved; pick another name');
     }
   }
   const byInterface = new Map<string, string>();
@@ -320,26 +324,24 @@ function countTrailingZeros(n: number): number {
   return count;
 }
 
-function describeIssue(issue: z.ZodIssue, source: string, file: string): string {
+function describeIssue(issue: z.ZodIssue, source: string, file: string): string[] {
   const path = issue.path;
   const key = path.length ? path.join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys
-      .map((name) => {
-        const full = [...path, name];
-        return `${file}:${locateKey(source, full) ?? 1}: ${full.join('.')}: unknown key; remove it or check its spelling`;
-      })
-      .join('\n');
+    return issue.keys.map((name) => {
+      const full = [...path, name];
+      return `${file}:${locateKey(source, full) ?? 1}: ${full.join('.')}: unknown key; remove it or check its spelling`;
+    });
   }
   const line = locateKey(source, path) ?? 1;
   if (issue.code === 'invalid_type' && issue.expected === 'integer' && issue.received === 'float') {
-    return `${file}:${line}: ${key}: ${issue.message}`;
+    return [`${file}:${line}: ${key}: ${issue.message}`];
   }
   if (issue.code === 'invalid_type') {
     const what = issue.received === 'undefined' ? 'is required' : `must be ${article(issue.expected)} (got ${article(issue.received)})`;
-    return `${file}:${line}: ${key}: ${what}`;
+    return [`${file}:${line}: ${key}: ${what}`];
   }
-  return `${file}:${line}: ${key}: ${issue.message}`;
+  return [`${file}:${line}: ${key}: ${issue.message}`];
 }
 
 function article(type: string): string {
@@ -355,6 +357,18 @@ function article(type: string): string {
 }
 
 function problemsError(problems: string[]): ConfigError {
-  const lines = problems.flatMap((p) => p.split('\n'));
+  const lines = problems.map(oneLine);
   return new ConfigError(lines.join('\n'), lines);
+}
+
+/**
+ * A problem quotes keys and values from the config and its lists: escape
+ * what would break it over lines or drive the terminal (control characters,
+ * line separators, bidi overrides that reorder what the admin reads).
+ */
+function oneLine(problem: string): string {
+  return problem.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }

@@ -4,11 +4,12 @@
  * reader, overlapping ranges). Pure apart from the reader the caller passes.
  */
 import { z } from 'zod';
+import { ConfigError } from '../errors.js';
 import { interfaceNameRule, isInterfaceName, parsePrefix, type Prefix } from '../net/address.js';
 import { findOverlaps, parsePrefixList, type PrefixLine } from './prefix-list.js';
 import type { PolicyConfig, PortRange } from './types.js';
 
-/** Reads a file the config names; throws an errno error when it cannot. */
+/** Reads a file the config names; throws an errno error when it cannot, or a ConfigError when it refuses to (a file others could write). */
 export type FileReader = (path: string) => string;
 
 /** The protocols known by name, with their numbers: a number is written as its name, so nft and explain compare one spelling. */
@@ -154,6 +155,10 @@ export function readList(file: string, read: FileReader | undefined, report: (me
   try {
     return read(file);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      report(error.message);
+      return undefined;
+    }
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     report(`cannot read ${file} (${code}); create it (one prefix a line) or fix the path`);
     return undefined;
