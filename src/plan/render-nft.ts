@@ -35,27 +35,42 @@ import type { NftLink, NftPlan, NftPolicy, ProbePairs } from './types.js';
 export const NFT_TABLE = 'multiwan';
 const T = `inet ${NFT_TABLE}`;
 
-const shape = [
-  `table ${T} {`,
-  '  chain stamp {',
-  '  }',
-  '  chain policies {',
-  '  }',
-  '  chain prerouting {',
-  '    type filter hook prerouting priority mangle; policy accept;',
-  '  }',
-  '  chain output {',
-  '    type route hook output priority mangle; policy accept;',
-  '  }',
-  '  chain postrouting {',
-  '    type filter hook postrouting priority mangle; policy accept;',
-  '  }',
-  '  chain nat_postrouting {',
-  '    type nat hook postrouting priority srcnat; policy accept;',
-  '  }',
-  '}',
-  `flush table ${T}`,
-];
+/**
+ * The table's shape: its chains, and a named counter per link and direction
+ * and per policy (`multiwan status` reads them). Declaring what exists is a
+ * no-op, and named counters keep their values across the flush.
+ */
+function shapeOf(plan: NftPlan): string[] {
+  const counters = [...plan.links.flatMap((l) => [linkCounter('in', l.name), linkCounter('out', l.name)]), ...policiesOf(plan).map((p) => policyCounter(p.name))];
+  return [
+    `table ${T} {`,
+    ...counters.map((name) => `  counter ${name} {\n  }`),
+    '  chain stamp {',
+    '  }',
+    '  chain policies {',
+    '  }',
+    '  chain prerouting {',
+    '    type filter hook prerouting priority mangle; policy accept;',
+    '  }',
+    '  chain output {',
+    '    type route hook output priority mangle; policy accept;',
+    '  }',
+    '  chain postrouting {',
+    '    type filter hook postrouting priority mangle; policy accept;',
+    '  }',
+    '  chain nat_postrouting {',
+    '    type nat hook postrouting priority srcnat; policy accept;',
+    '  }',
+    '}',
+    `flush table ${T}`,
+  ];
+}
+
+/** Names of the named counters: packets a link received (in) or sent (out), new connections a policy decided. */
+export const linkCounter = (direction: 'in' | 'out', link: string) => `${direction}_${link}`;
+export const policyCounter = (policy: string) => `policy_${policy}`;
+
+const policiesOf = (plan: NftPlan) => plan.steps.flatMap((s) => (s.kind === 'policy' ? [s.policy] : []));
 
 /** The stamp of a plan with no link in service: the table is absent. */
 export const ABSENT = 'absent';
@@ -63,7 +78,7 @@ export const ABSENT = 'absent';
 export function renderNft(plan: NftPlan): string {
   if (plan.links.length === 0) return `table ${T}\ndelete table ${T}\n`;
   const rules = nftRules(plan);
-  return [...shape, ...rules, `add rule ${T} stamp return comment "plan ${hashText(rules.join('\n'))}"`].join('\n') + '\n';
+  return [...shapeOf(plan), ...rules, `add rule ${T} stamp return comment "plan ${hashText(rules.join('\n'))}"`].join('\n') + '\n';
 }
 
 /** What the `stamp` chain holds once `renderNft(plan)` is in force. */
@@ -89,7 +104,9 @@ function nftRules(plan: NftPlan): string[] {
         ...(lan.prefixes[6].length ? [`ip6 daddr { ${lan.prefixes[6].join(', ')} } return`] : []),
       ]
     : [];
-  const policies = plan.steps.flatMap((s) => (s.kind === 'policy' ? [s.policy] : []));
+  const policies = policiesOf(plan);
+  const count = (direction: 'in' | 'out') =>
+    `counter name ${direction === 'in' ? 'iif' : 'oif'}name map { ${plan.links.map((l) => `"${l.iface}" : "${linkCounter(direction, l.name)}"`).join(', ')} }`;
   const probes = plan.steps.flatMap((s) => (s.kind === 'probes' ? s.pairs : []));
   const add = (chain: string, rules: string[]) => rules.map((rule) => `add rule ${T} ${chain} ${rule}`);
   const toPolicies = policies.length ? ['ct state new jump policies'] : [];
@@ -99,6 +116,7 @@ function nftRules(plan: NftPlan): string[] {
   });
   return [
     ...add('prerouting', [
+      count('in'),
       ...plan.links.map((l) => `iifname "${l.iface}" ct state new ${setMark('ct', l)}`),
       `iifname ${ifaceSet(plan.links)} return`,
       ...lanReturns,
@@ -109,6 +127,7 @@ function nftRules(plan: NftPlan): string[] {
     ...add('output', [...lanReturns, ...restore, ...(toPolicies.length ? probeReturns(probes) : []), ...toPolicies]),
     ...add('policies', policies.flatMap((policy) => policyRules(policy, keep))),
     ...add('postrouting', [
+      count('out'),
       `ct mark & ${mask} != 0x0 return`,
       ...plan.links.map((l) => `oifname "${l.iface}" ${setMark('ct', l)}`),
     ]),
@@ -183,6 +202,7 @@ export function policyRules(policy: NftPolicy, keep: string): string[] {
       ...(src.length ? [`${ip} saddr { ${src.join(', ')} }`] : []),
       ...(dst.length ? [`${ip} daddr { ${dst.join(', ')} }`] : []),
       ...transport(policy, family),
+      `counter name ${policyCounter(policy.name)}`,
       action,
     ].join(' ');
   });

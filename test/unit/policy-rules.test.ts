@@ -5,7 +5,7 @@ import type { NftPolicy } from '../../src/plan/types.js';
 const keep = '0xffffc0ff';
 const none = () => ({ 4: [] as string[], 6: [] as string[] });
 const base: NftPolicy = { name: 'p', src: none(), dst: none(), srcPort: [], dstPort: [], iif: [], action: { kind: 'link', link: 'isp1', mark: 0x100 } };
-const mark = 'meta mark set meta mark & 0xffffc0ff | 0x100 ct mark set ct mark & 0xffffc0ff | 0x100 accept comment "p via isp1"';
+const mark = 'counter name policy_p meta mark set meta mark & 0xffffc0ff | 0x100 ct mark set ct mark & 0xffffc0ff | 0x100 accept comment "p via isp1"';
 
 describe('policyRules: selectors -> nft rules, exact text', () => {
   it.each<[string, Partial<NftPolicy>, string[]]>([
@@ -27,11 +27,11 @@ describe('policyRules: selectors -> nft rules, exact text', () => {
       [`ip saddr { 10.0.0.0/8 } ip daddr { 192.0.2.0/24 } ${mark}`],
     ],
     ['incoming interfaces', { iif: ['lan0', 'wlan0'], protocol: 'tcp' }, [`iifname { "lan0", "wlan0" } meta l4proto tcp ${mark}`]],
-    ['no link in service, fallback default', { action: { kind: 'default' } }, ['accept comment "p: no link in service, default route"']],
+    ['no link in service, fallback default', { action: { kind: 'default' } }, ['counter name policy_p accept comment "p: no link in service, default route"']],
     [
       'no link in service, fallback unreachable',
       { protocol: 'tcp', dstPort: [{ from: 25, to: 25 }], action: { kind: 'unreachable' } },
-      ['tcp dport { 25 } reject with icmpx type host-unreachable comment "p: no link in service, unreachable"'],
+      ['tcp dport { 25 } counter name policy_p reject with icmpx type host-unreachable comment "p: no link in service, unreachable"'],
     ],
   ])('%s', (_name, over, rules) => {
     expect(policyRules({ ...base, ...over }, keep)).toEqual(rules);

@@ -10,6 +10,14 @@ describe('renderNft', () => {
 
   it('two links: declares the fixed shape, flushes, adds pinning, restore and masquerade rules, then the plan stamp', () => {
     expect(renderNft(planRouting(twoLinks, { isp1: isp1Up, isp2: isp2Up }, ids).nft)).toBe(`table inet multiwan {
+  counter in_isp1 {
+  }
+  counter out_isp1 {
+  }
+  counter in_isp2 {
+  }
+  counter out_isp2 {
+  }
   chain stamp {
   }
   chain policies {
@@ -28,6 +36,7 @@ describe('renderNft', () => {
   }
 }
 flush table inet multiwan
+add rule inet multiwan prerouting counter name iifname map { "ppp0" : "in_isp1", "ppp1" : "in_isp2" }
 add rule inet multiwan prerouting iifname "ppp0" ct state new ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
 add rule inet multiwan prerouting iifname "ppp1" ct state new ct mark set ct mark & 0xffffc0ff | 0x200 comment "isp2"
 add rule inet multiwan prerouting iifname { "ppp0", "ppp1" } return
@@ -37,11 +46,12 @@ add rule inet multiwan prerouting ct mark & 0x3f00 == 0x200 meta mark set meta m
 add rule inet multiwan output ip daddr { 192.168.10.0/24 } return
 add rule inet multiwan output ct mark & 0x3f00 == 0x100 meta mark set meta mark & 0xffffc0ff | 0x100 comment "isp1"
 add rule inet multiwan output ct mark & 0x3f00 == 0x200 meta mark set meta mark & 0xffffc0ff | 0x200 comment "isp2"
+add rule inet multiwan postrouting counter name oifname map { "ppp0" : "out_isp1", "ppp1" : "out_isp2" }
 add rule inet multiwan postrouting ct mark & 0x3f00 != 0x0 return
 add rule inet multiwan postrouting oifname "ppp0" ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
 add rule inet multiwan postrouting oifname "ppp1" ct mark set ct mark & 0xffffc0ff | 0x200 comment "isp2"
 add rule inet multiwan nat_postrouting meta nfproto ipv4 oifname { "ppp0", "ppp1" } masquerade
-add rule inet multiwan stamp return comment "plan cdf21a09"
+add rule inet multiwan stamp return comment "plan 6bb6cb5e"
 `);
   });
 
