@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { interfaceNameRule, isInterfaceName, parseAddress, parsePrefix } from '../net/address.js';
 import { locateKey } from './locate-key.js';
+import { unionMessage } from './union-message.js';
 import { policySchema, readList, resolvePolicy, type FileReader } from './parse-policies.js';
 import { parsePrefixList } from './prefix-list.js';
 import { isReservedTable } from './reserved-tables.js';
@@ -33,7 +34,7 @@ const address = z.string().superRefine((text, ctx) => {
 
 /** "200ms", "1.5s", "2m", or a number of milliseconds. */
 const duration = (min: number, max: number) =>
-  z.union([z.number(), z.string()]).transform((value, ctx) => {
+  z.union([z.number(), z.string()], unionMessage(`must be a duration from ${min}ms to ${max / 1000}s, like "200ms" or "1s"`)).transform((value, ctx) => {
     const ms = parseDuration(value);
     if (ms === undefined || ms < min || ms > max) {
       ctx.addIssue({ code: 'custom', message: `must be a duration from ${min}ms to ${max / 1000}s, like "200ms" or "1s"` });
@@ -85,7 +86,7 @@ const linkSchema = z
   .strict();
 
 const numberText = (what: string, min: number, max: number) =>
-  z.union([z.number(), z.string()]).transform((value, ctx) => {
+  z.union([z.number(), z.string()], unionMessage(`must be ${what}`)).transform((value, ctx) => {
     const n = toNumber(value);
     if (n === undefined || n < min || n > max) {
       ctx.addIssue({ code: 'custom', message: `must be ${what}` });
@@ -349,6 +350,7 @@ function article(type: string): string {
     string: 'a string',
     number: 'a number',
     integer: 'a whole number',
+    date: 'a date',
     boolean: 'true or false',
     array: 'a list [ ... ]',
     object: 'a table',

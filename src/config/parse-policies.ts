@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { interfaceNameRule, isInterfaceName, parsePrefix, type Prefix } from '../net/address.js';
 import { findOverlaps, parsePrefixList, type PrefixLine } from './prefix-list.js';
 import type { PolicyConfig, PortRange } from './types.js';
+import { unionMessage } from './union-message.js';
 
 /** Reads a file the config names; throws an errno error when it cannot, or a ConfigError when it refuses to (a file others could write). */
 export type FileReader = (path: string) => string;
@@ -26,7 +27,7 @@ export function canonicalProtocol(value: string | number): string | undefined {
 }
 const WITH_PORTS = ['tcp', 'udp', 'sctp', 'dccp', 'udplite'];
 
-const port = z.union([z.number(), z.string()]).transform((value, ctx) => {
+const port = z.union([z.number(), z.string()], unionMessage('must be a port (1-65535) or a range like "8000-8100"')).transform((value, ctx) => {
   const range = parsePort(value);
   if (!range) {
     ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a port (1-65535) or a range like "8000-8100"` });
@@ -43,7 +44,7 @@ export const policySchema = z
     src: z.array(z.string()).default([]),
     dst: z.array(z.string()).default([]),
     protocol: z
-      .union([z.string(), z.number()])
+      .union([z.string(), z.number()], unionMessage(`must be one of ${PROTOCOLS.join(', ')} or a protocol number 0-255`))
       .transform((value, ctx) => {
         const name = canonicalProtocol(value);
         if (name !== undefined) return name;
@@ -53,7 +54,7 @@ export const policySchema = z
       .optional(),
     src_port: z.array(port).default([]),
     dst_port: z.array(port).default([]),
-    iif: z.union([iface.transform((i) => [i]), z.array(iface)]).default([]),
+    iif: z.union([iface.transform((i) => [i]), z.array(iface)], unionMessage('must be an interface name or a list of them')).default([]),
     via: z.array(z.string()).min(1, { message: 'names no link; list the links to use, first in service wins' }),
     fallback: z.enum(['default', 'unreachable'], { errorMap: () => ({ message: 'must be "default" or "unreachable"' }) }).default('default'),
   })

@@ -1,0 +1,2 @@
+/** A zod union's own message when the value is of neither type (zod alone says "Invalid input"). */
+export const unionMessage = (message: string) => ({ errorMap: () => ({ message }) });
