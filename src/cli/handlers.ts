@@ -9,14 +9,16 @@ import { readCurrent } from '../core/read-current.js';
 import { reconcile } from '../core/reconcile.js';
 import { renderApplied } from '../core/render-applied.js';
 import { renderExplanation } from '../core/render-explanation.js';
+import { readStatus } from '../core/read-status.js';
+import { renderStatusPrometheus } from '../core/render-status-prometheus.js';
 import { renderStatus } from '../core/render-status.js';
+import { statusExitCode } from '../core/status-report.js';
 import { takeDown } from '../core/take-down.js';
 import { runEventHook } from '../entry/run-event-hook.js';
 import { parseLinkCommand } from '../events/parse-link-command.js';
 import { startMonitor } from '../monitor/run-monitor.js';
 import { renderIpBatch } from '../plan/render-ip-batch.js';
 import { renderNft } from '../plan/render-nft.js';
-import { readLinkHealth } from '../state/state-store.js';
 
 export type Argv = Record<string, unknown>;
 export type Handler = (ctx: Context, argv: Argv) => Promise<number>;
@@ -24,13 +26,11 @@ export type Handler = (ctx: Context, argv: Argv) => Promise<number>;
 const strings = (value: unknown): string[] | undefined => (Array.isArray(value) ? value.map(String) : undefined);
 
 export const handlers: Record<string, Handler> = {
-  async status(ctx) {
-    const config = await requireConfig(ctx.configFile);
-    const current = await readCurrent(ctx, config);
-    const health = Object.fromEntries(config.links.map((l) => [l.name, readLinkHealth(ctx.stateDir, l.name)]));
-    ctx.say(renderStatus(config, current.states, current.ids, current.plan.inService, health));
-    current.notes.forEach((note) => ctx.say(`note: ${note} at the next event`));
-    return 0;
+  async status(ctx, argv) {
+    const report = await readStatus(ctx);
+    const format = argv.json ? 'json' : String(argv.format ?? 'text');
+    ctx.say(format === 'json' ? JSON.stringify(report, null, 2) : format === 'prometheus' ? renderStatusPrometheus(report).trimEnd() : renderStatus(report));
+    return statusExitCode(report);
   },
 
   async apply(ctx) {

@@ -1,43 +1,79 @@
-import type { Config } from '../config/types.js';
-import { linkNumbers } from '../plan/assign-ids.js';
-import { hex } from '../plan/hex.js';
-import type { LinkHealth } from '../state/state-store.js';
-import { isUp, type LinkIds, type LinkStates } from '../state/types.js';
+/**
+ * `multiwan status` as text: a table of links, one row each (a second row
+ * for a link's IPv6), then the policies. Pure.
+ */
+import type { Counter } from '../apply/read-traffic.js';
+import type { LinkReport, StatusReport } from './status-report.js';
 
-/** `multiwan status` text: one line per configured link. Pure. */
-export function renderStatus(
-  config: Config,
-  states: LinkStates,
-  ids: LinkIds,
-  inService: readonly string[],
-  health: Readonly<Record<string, LinkHealth | undefined>> = {},
-): string {
-  const rows = config.links.map((link) => {
-    const state = states[link.name];
-    const id = ids[link.name];
-    const numbers = id === undefined ? undefined : linkNumbers(config, id);
-    const status = !state
-      ? 'never seen'
-      : !isUp(state)
-        ? 'down'
-        : inService.includes(link.name)
-          ? 'up, in service'
-          : `up, out of service (${state.healthReason ?? 'unhealthy'})`;
-    const since = isUp(state) && state.healthy === false && state.healthSince ? state.healthSince : state?.since;
-    const probe = health[link.name];
-    return [
+export function renderStatus(report: StatusReport): string {
+  if (!report.links.length) return `no links in ${report.config}`;
+  const header = ['LINK', 'IFACE', 'KIND', 'TIER', 'WEIGHT', 'STATE', 'SINCE', 'ADDRESS', 'GATEWAY', 'TABLE', 'MARK', 'CONNS', 'RX', 'TX', 'PROBES'];
+  const rows: string[][] = [header];
+  for (const link of report.links) {
+    rows.push([
       link.name,
-      state?.iface ?? link.interface,
-      status,
-      since ? `since ${since}` : '',
-      probe?.probing && isUp(state) ? `rtt ${probe.lastRttMs !== undefined ? `${probe.lastRttMs} ms` : '-'}  loss ${Math.round(probe.loss * 100)}%` : '',
-      state?.v4 ? `address ${state.v4.local}${state.v4.peer ? ` peer ${state.v4.peer}` : ''}${state.v4.gateway ? ` gateway ${state.v4.gateway}` : ''}` : '',
-      state?.v6 ? `ipv6${state.v6.local ? ` ${state.v6.local}` : ''}${state.v6.peer ?? state.v6.gateway ? ` via ${state.v6.peer ?? state.v6.gateway}` : ''}` : '',
-      numbers ? `table ${numbers.table} mark ${hex(numbers.mark)}` : '',
-      `weight ${link.weight}`,
-    ]
-      .filter(Boolean)
-      .join('  ');
-  });
-  return rows.length ? rows.join('\n') : `no links in ${config.file}`;
+      link.interface,
+      link.kind ?? '-',
+      String(link.tier),
+      String(link.weight),
+      stateText(link),
+      link.since ? shortTime(link.since) : '-',
+      link.ipv4?.address ?? (link.ipv6 ? '' : '-'),
+      link.ipv4 ? (link.ipv4.gateway ?? link.ipv4.peer ?? '-') : link.ipv6 ? '' : '-',
+      link.table === undefined ? '-' : String(link.table),
+      link.mark ?? '-',
+      link.connections ? String(link.connections.ipv4 + link.connections.ipv6) : '?',
+      link.traffic ? traffic(link.traffic.rx) : '-',
+      link.traffic ? traffic(link.traffic.tx) : '-',
+      link.probe ? `rtt ${link.probe.rttMs !== undefined ? `${link.probe.rttMs} ms` : '-'} loss ${Math.round(link.probe.loss * 100)}%` : '-',
+    ]);
+    if (link.ipv6) {
+      const v6 = [link.ipv6.address, ...link.ipv6.prefixes].filter(Boolean).join(' ') || '(link-local)';
+      rows.push(['', '', '', '', '', '', '', v6, link.ipv6.gateway ?? link.ipv6.peer ?? '-', '', '', '', '', '', '']);
+    }
+  }
+  const lines = [table(rows)];
+  if (report.policies.length) {
+    lines.push('', table([['POLICY', 'VIA', 'NOW', 'HITS'], ...report.policies.map((p) => [p.name, p.via.join(' > '), p.now, p.hits === undefined ? '?' : String(p.hits)])]));
+  }
+  lines.push('', `in service: ${report.inService.join(', ') || 'none'}`);
+  for (const note of report.notes) lines.push(`note: ${note} at the next event`);
+  return lines.join('\n');
+}
+
+function stateText(link: LinkReport): string {
+  if (link.state === 'in service') {
+    const families = [link.ipv4 ? 4 : undefined, link.ipv6 ? 6 : undefined].filter((f) => f !== undefined);
+    const standby = families.filter((f) => !link.balanced.includes(f as 4 | 6));
+    if (!standby.length) return 'in service';
+    return `in service, standby${standby.length < families.length ? ` in IPv${standby.join(', IPv')}` : ''} (tier ${link.tier})`;
+  }
+  if (link.state === 'out of service') return `OUT OF SERVICE (${link.reason})`;
+  return link.state === 'down' ? 'DOWN' : 'never seen';
+}
+
+/** ISO time as `2026-11-30 20:25:41Z`: sortable and short. */
+function shortTime(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+function traffic(c: Counter): string {
+  return `${human(c.packets, 1000, '')}p/${human(c.bytes, 1024, 'B')}`;
+}
+
+function human(n: number, base: number, unit: string): string {
+  const prefixes = base === 1024 ? ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi'] : ['', 'k', 'M', 'G', 'T', 'P'];
+  let value = n;
+  let i = 0;
+  while (value >= base && i < prefixes.length - 1) {
+    value /= base;
+    i++;
+  }
+  const text = i === 0 ? String(value) : value < 10 ? value.toFixed(1) : String(Math.round(value));
+  return `${text}${prefixes[i]}${unit}`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
+  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]!))).join('  ').trimEnd()).join('\n');
 }

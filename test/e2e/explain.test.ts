@@ -88,7 +88,7 @@ via = ["isp1", "isp2"]
     expect(dry.stdout).toContain('route replace default table 202 proto 242 dev ppp1 scope link src 100.64.2.2');
     expect(dry.stdout).toContain('add rule inet multiwan postrouting oifname "ppp1"');
     expect(await l.snapshot()).toEqual(before);
-    expect((await multiwan(['status'])).stdout).toMatch(/isp2\s+ppp1\s+down/);
+    expect((await multiwan(['status'])).stdout).toMatch(/^isp2\s+ppp1\s+\S+\s+\d+\s+\d+\s+DOWN/m);
     // and explain now says why mail still goes to isp1 but would skip isp2
     expect((await multiwan(['explain', l.addr.client, l.addr.server, '--proto', 'tcp', '--dport', '25'])).stdout).toContain('isp2 (down)');
     expect((await l.ppp('up', 'ppp1')).hookFailed).toBe(false);

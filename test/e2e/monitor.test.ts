@@ -50,8 +50,9 @@ describe.skipIf(!!skip)(`health monitor end to end${skip ? ` (skipped: ${skip})`
     await sleep(2000);
     expect(await l.whoami({ count: 20, timeoutMs: 1500 })).toEqual({ [l.addr.ppp1Local]: 20 });
     expect(monitor.lines.some((line) => line.startsWith('isp1 (ppp0): out of service: no reply from 198.51.100.10, 203.0.113.2'))).toBe(true);
-    const status = await l.exec(l.ns.rtr, [dist('multiwan'), 'status'], { env: productEnv(l) });
-    expect(status.stdout).toMatch(/isp1\s+ppp0\s+up, out of service \(probes\)/);
+    const status = await l.exec(l.ns.rtr, [dist('multiwan'), 'status'], { env: productEnv(l), reject: false });
+    expect(status.stdout).toMatch(/^isp1\s+ppp0\s+.*OUT OF SERVICE \(probes\)/m);
+    expect(status.exitCode, 'some link out of service').toBe(1);
 
     await ispFault(l, 'isp1', undefined);
     const back = await within(5000, async () => /nexthop dev ppp0[\s\S]*nexthop dev ppp1/.test(await balance(l)));

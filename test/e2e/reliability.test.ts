@@ -113,10 +113,10 @@ type Snapshot = Awaited<ReturnType<Lab['snapshot']>>;
  */
 const routesAsSet = (s: Snapshot): Snapshot => ({ ...s, routes: s.routes.split('\n').sort().join('\n') });
 
-/** `multiwan status`, which must succeed. */
+/** `multiwan status`, which must work: exit 0 (every link in service), 1 (some) or 2 (none). */
 async function status(l: Lab): Promise<string> {
   const result = await multiwan(l, ['status']);
-  expect(result.exitCode, result.stderr).toBe(0);
+  expect([0, 1, 2], result.stderr).toContain(result.exitCode);
   return result.stdout;
 }
 
@@ -191,7 +191,7 @@ describe.skipIf(!!skip)(`reliability end to end${skip ? ` (skipped: ${skip})` : 
       const renegotiated = await ppp(l, 'up', 'ppp0');
       expect(hasLine(renegotiated.stdout + renegotiated.stderr, VANISHED), renegotiated.stdout + renegotiated.stderr).toBe(true);
       expect(await l.whoami({ count: 20 })).toEqual({ [l.addr.ppp0Local]: 20 });
-      expect(await status(l)).toMatch(/^isp2\s+ppp1\s+down/m);
+      expect(await status(l)).toMatch(/^isp2\s+ppp1\s+\S+\s+\d+\s+\d+\s+DOWN/m);
       expect(await l.snapshot()).toEqual(ppp0Only);
 
       await recreate(l, 'ppp1');
@@ -227,7 +227,7 @@ describe.skipIf(!!skip)(`reliability end to end${skip ? ` (skipped: ${skip})` : 
       expect(await l.snapshot()).toEqual(ppp0Only);
       expect(await monitor.waitLine((line) => line.endsWith(VANISHED), 1000), monitor.lines.join('\n')).toBeDefined();
       expect(await l.whoami({ count: 20 })).toEqual({ [l.addr.ppp0Local]: 20 });
-      expect(await status(l)).toMatch(/^isp2\s+ppp1\s+down/m);
+      expect(await status(l)).toMatch(/^isp2\s+ppp1\s+\S+\s+\d+\s+\d+\s+DOWN/m);
 
       // A new pppd brings it back; the monitor probes the new incarnation and keeps it in service.
       await recreate(l, 'ppp1');
