@@ -69,10 +69,12 @@ export const handlers: Record<string, Handler> = {
       ...(strings(argv.peer) ? { peer: strings(argv.peer)! } : {}),
       ...(strings(argv.gateway) ? { gateway: strings(argv.gateway)! } : {}),
     });
-    return runEventHook(event, process.env, { dryRun: ctx.dryRun ?? false, config: ctx.configFile });
+    return runEventHook(event, process.env, { dryRun: ctx.dryRun ?? false, verbose: ctx.verbose ?? false, config: ctx.configFile });
   },
 
-  async monitor(ctx) {
+  async monitor(context) {
+    // It runs for ever: its lines go to its stdout, which systemd keeps in the journal.
+    const ctx: Context = { ...context, log: context.say };
     const monitor = await startMonitor(ctx, ctx.log);
     process.on('SIGHUP', () => void monitor.reload());
     await new Promise<void>((resolve) => {

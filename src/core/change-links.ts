@@ -89,6 +89,7 @@ export async function changeLinks(
     writeLinkIds(ctx.stateDir, ids);
     for (const state of changed) writeLinkState(ctx.stateDir, state);
     notes.forEach(ctx.log);
+    if (ctx.verbose) logApplied(ctx, applied);
     if (transitions.length) ctx.notify?.(transitions, plan.inService);
 
     const flushes = config.links.flatMap((link) =>
@@ -105,6 +106,13 @@ export async function changeLinks(
     }
     return { kind: 'applied', result };
   });
+}
+
+/** --verbose: what ran, one log line per line of it. */
+function logApplied(ctx: Context, applied: Applied): void {
+  for (const [what, text] of [['ip -4 -batch', applied.ipBatch[4]], ['ip -6 -batch', applied.ipBatch[6]], ['nft -f', applied.nftScript]] as const) {
+    for (const line of text.split('\n').filter(Boolean)) ctx.log(`${what}: ${line}`);
+  }
 }
 
 /** The link an input is about: undefined for a refresh, null for an event no link claims. */

@@ -7,6 +7,8 @@ export interface Context {
   configFile: string;
   stateDir: string;
   dryRun?: boolean;
+  /** Log the ip batches and nft script each change runs. */
+  verbose?: boolean;
   /** Where kernel settings are written (default /proc/sys; unit tests point it elsewhere). */
   sysctlRoot?: string;
   now: () => Date;

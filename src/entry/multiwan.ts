@@ -21,7 +21,7 @@ void runMain('multiwan', async () => {
         return y.options(yargsOptions(doc.options));
       },
       async (argv) => {
-        const ctx = defaultContext(process.env, { config: argv.config as string | undefined, dryRun: argv['dry-run'] === true });
+        const ctx = defaultContext(process.env, { config: argv.config as string | undefined, dryRun: argv['dry-run'] === true, verbose: argv.verbose === true });
         code = await handlers[doc.name]!(ctx, argv);
       },
     );

@@ -3,8 +3,8 @@
  * to syslog (the hooks run unattended), never a stack trace for an expected
  * failure.
  */
-import { runCommand } from '../apply/run-command.js';
 import { sendToSyslog } from '../log/send-to-syslog.js';
+import { flushSyslog, logToSyslog } from '../log/syslog-buffer.js';
 import { NOTIFY_JOB_VARIABLE, parseNotifyJob } from '../notify/notify-job.js';
 import { runNotifyJob } from '../notify/run-notify-job.js';
 import { CommandError, ConfigError, exitCodes, isErrnoError, RuntimeError, systemErrorMessage } from '../errors.js';
@@ -17,17 +17,14 @@ export async function runMain(name: string, main: () => Promise<number | void>):
   try {
     code = (await main()) ?? exitCodes.ok;
   } catch (error) {
-    const { lines, exitCode } = describe(error);
-    for (const line of lines) process.stderr.write(`${name}: ${line}\n`);
-    await Promise.all(
-      lines.map((line) =>
-        runCommand(['logger', '-t', 'multiwan', '-p', 'daemon.err', '--', `${name}: ${line}`], { timeoutMs: 2000 }).catch(
-          () => undefined,
-        ),
-      ),
-    );
+    const { lines, exitCode } = describe(error, debugWanted());
+    for (const line of lines) {
+      process.stderr.write(`${name}: ${line}\n`);
+      logToSyslog(`${name}: ${line}`, 'err');
+    }
     code = exitCode;
   }
+  await flushSyslog();
   // Leave now rather than when the event loop drains: a hook's latency is
   // pppd's. Writes to pipes, files and terminals are synchronous on Linux, so
   // nothing printed is lost.
@@ -42,15 +39,21 @@ async function runNotifyRunner(text: string): Promise<never> {
   process.exit(0);
 }
 
-function describe(error: unknown): { lines: string[]; exitCode: number } {
+/** `--debug` anywhere on the command line, or MULTIWAN_DEBUG=1: an internal error shows its stack. */
+function debugWanted(): boolean {
+  return process.argv.includes('--debug') || process.env.MULTIWAN_DEBUG === '1';
+}
+
+function describe(error: unknown, debug: boolean): { lines: string[]; exitCode: number } {
   if (error instanceof ConfigError) return { lines: error.problems, exitCode: exitCodes.config };
   if (error instanceof CommandError) return { lines: [error.message], exitCode: exitCodes.command };
   if (error instanceof RuntimeError) return { lines: [error.message], exitCode: exitCodes.runtime };
   // A file-system or process error no layer wrapped: still the system's, not a bug.
   if (isErrnoError(error)) return { lines: [systemErrorMessage(error)], exitCode: exitCodes.runtime };
-  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  const stack = debug && error instanceof Error && error.stack ? error.stack.split('\n').slice(1).map((l) => `  ${l.trim()}`) : [];
   return {
-    lines: [`internal error, please report it: ${text.split('\n').slice(0, 4).join(' | ')}`],
+    lines: [`internal error, please report it (run it again with --debug for the stack): ${message}`, ...stack],
     exitCode: exitCodes.internal,
   };
 }
