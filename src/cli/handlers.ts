@@ -2,6 +2,8 @@
  * What each `multiwan` command does, once its arguments are parsed: call the
  * core, print, return the exit status. src/entry/multiwan.ts only dispatches.
  */
+import { checkWarnings } from '../check/check-warnings.js';
+import { readCheckFacts } from '../check/read-check-facts.js';
 import { requireConfig } from '../config/require-config.js';
 import type { Context } from '../core/context.js';
 import { explain } from '../core/explain.js';
@@ -42,7 +44,10 @@ export const handlers: Record<string, Handler> = {
   async check(ctx) {
     const config = await requireConfig(ctx.configFile);
     ctx.say(`${ctx.configFile}: ok, ${config.links.length} link(s)`);
-    const { plan } = await readCurrent(ctx, config);
+    const { plan, states } = await readCurrent(ctx, config);
+    const up = Object.values(states).filter((s) => s.v4).map((s) => ({ link: s.link, iface: s.iface }));
+    const warnings = checkWarnings(config, await readCheckFacts(ctx.run, config, up));
+    for (const warning of warnings) ctx.say(`warning: ${warning}`);
     const none = { routes: [], rules: [] };
     ctx.say(`# IPv4 routes and rules (as an ip batch from nothing)\n${renderIpBatch(none, plan.ip[4])}# IPv6\n${renderIpBatch(none, plan.ip[6])}# nft -f -\n${renderNft(plan.nft)}`);
     return 0;
