@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Lab client: plain Node, no dependencies. Run inside a lab namespace with
-// `ip netns exec`. Modes (first argument):
+// `ip netns exec`. Hosts and --bind addresses may be IPv4 or IPv6. Modes
+// (first argument):
 //   whoami  --host H --port P [--count N] [--timeout MS] [--bind ADDR] [--concurrency C] [--sport PORT]
 //           N new TCP connections in this one process; prints one JSON line
 //           {"counts": {"<reply>": n, "error": n}, "errors": ["..."]}
@@ -52,7 +53,7 @@ function requestOnce({ host, port, bind, timeout, sport }) {
 /** One UDP query from a fresh socket: resolves with the trimmed reply, rejects on error/timeout. */
 function queryOnce({ host, port, bind, timeout, sport }) {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4');
+    const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
     let finished = false;
     const done = (fn) => {
       if (finished) return;

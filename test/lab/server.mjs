@@ -7,7 +7,8 @@
 //   --udp PORT      answer each UDP datagram with the sender's address + "\n"
 //                   (give --host when the namespace has several addresses, so
 //                   the reply leaves from the address the query was sent to)
-//   --host ADDR     listen address (default 0.0.0.0)
+//   --host ADDR     listen address (default 0.0.0.0; `::` listens on both
+//                   families, IPv4 peers then reported without ::ffff:)
 //   --max-life-ms N exit after N ms whatever happens (default 30 min)
 // Prints "ready" on stdout once every port listens.
 import dgram from 'node:dgram';
@@ -31,7 +32,8 @@ function parseArgs(argv) {
   return opts;
 }
 
-const peerOf = (socket) => String(socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+const unmapped = (addr) => String(addr ?? 'unknown').replace(/^::ffff:/, '');
+const peerOf = (socket) => unmapped(socket.remoteAddress);
 
 function whoami(socket) {
   socket.on('error', () => socket.destroy());
@@ -65,10 +67,10 @@ function listen(port, host, handler) {
 
 function listenUdp(port, host) {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4');
+    const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
     socket.once('error', reject);
     socket.on('message', (_msg, rinfo) => {
-      socket.send(`${rinfo.address}\n`, rinfo.port, rinfo.address, () => undefined);
+      socket.send(`${unmapped(rinfo.address)}\n`, rinfo.port, rinfo.address, () => undefined);
     });
     socket.bind(port, host, () => {
       socket.removeListener('error', reject);
