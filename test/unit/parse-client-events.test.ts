@@ -66,13 +66,17 @@ describe('parseDhcpcdEvent', () => {
     expect(parseDhcpcdEvent({ ...v4, reason })).toBeUndefined();
   });
 
-  it('BOUND6 with an address and a delegated prefix; ROUTERADVERT gives the router (and expires it)', () => {
-    expect(parseDhcpcdEvent({ reason: 'BOUND6', interface: 'eth1', protocol: 'dhcp6', new_dhcp6_ia_na1_ia_addr1: '2001:db8:1::5', new_delegated_dhcp6_prefix: '2001:db8:1:100::/56 2001:db8:1:200::/56' })).toMatchObject({
-      action: 'up', families: [6], v6: { local: '2001:db8:1::5', prefixes: ['2001:db8:1:100::/56', '2001:db8:1:200::/56'] },
+  it('BOUND6 with an address and the prefixes delegated to the uplink (as dhcpcd 9.4 passes them); ROUTERADVERT gives the router (and expires it)', () => {
+    expect(parseDhcpcdEvent({
+      reason: 'BOUND6', interface: 'eth1', protocol: 'dhcp6', new_dhcp6_ia_na1_ia_addr1: '2001:db8:ff01::1c2',
+      new_dhcp6_ia_pd1_prefix1: '2001:db8:1::', new_dhcp6_ia_pd1_prefix1_length: '48', new_dhcp6_ia_pd1_prefix1_pltime: '300',
+      new_dhcp6_ia_pd2_prefix1: '2001:db8:1:100::', new_dhcp6_ia_pd2_prefix1_length: '56',
+    })).toMatchObject({ action: 'up', families: [6], v6: { local: '2001:db8:ff01::1c2', prefixes: ['2001:db8:1::/48', '2001:db8:1:100::/56'] } });
+    expect(parseDhcpcdEvent({ reason: 'ROUTERADVERT', interface: 'eth1', protocol: 'ra', if_up: 'true', nd1_from: 'fe80::6d:77ff:fe00:101', nd1_addr1: '2001:db8:ff01:0:80e7:d64a:b587:1fa2/64' })).toMatchObject({
+      action: 'up', families: [6], v6: { gateway: 'fe80::6d:77ff:fe00:101', local: '2001:db8:ff01:0:80e7:d64a:b587:1fa2' },
     });
-    expect(parseDhcpcdEvent({ reason: 'ROUTERADVERT', interface: 'eth1', protocol: 'ra', if_up: 'true', nd1_from: 'fe80::1', nd1_addr1: '2001:db8:1::abcd' })).toMatchObject({
-      action: 'up', families: [6], v6: { gateway: 'fe80::1', local: '2001:db8:1::abcd' },
-    });
+    // The piece of the prefix dhcpcd put on the LAN port: not an uplink's event.
+    expect(parseDhcpcdEvent({ reason: 'DELEGATED6', interface: 'lan0', protocol: 'dhcp6', new_delegated_dhcp6_prefix: '2001:db8:1:1::1/64' })).toBeUndefined();
     expect(parseDhcpcdEvent({ reason: 'ROUTERADVERT', interface: 'eth1', protocol: 'ra', if_up: 'false', if_down: 'true' })).toMatchObject({ action: 'down', families: [6] });
   });
 });
