@@ -1,17 +1,18 @@
 /**
- * Plan -> kernel, given what multiwan owns now (read back by readKernel). The
- * sysctls first, then side by side one `ip -batch` per family, computed
- * against the routes and rules read, and one `nft -f` transaction unless the
- * table's stamp shows the kernel already holds this ruleset. `ip -batch`
- * stops at the first failure keeping what ran, so on any failure the owned
- * routes and rules of both families are brought back to the sets read before,
- * and an nft transaction that did go through is replaced by the previous
- * plan's. Returns what it ran, or with dryRun what it would run.
+ * Plan -> kernel, given what multiwan owns now (read back by readKernel): the
+ * sysctls, then one `ip -batch` per family side by side, computed against the
+ * routes and rules read, then one `nft -f` transaction unless the table's
+ * stamp shows the kernel already holds this ruleset. nft runs only once both
+ * batches went through: a transaction that fails changes nothing, so a
+ * failure anywhere is undone exactly by bringing the owned routes and rules
+ * of both families back to the sets read before (`ip -batch` stops at its
+ * first failure keeping what ran). Returns what it ran, or with dryRun what
+ * it would run.
  */
-import { renderIpBatch } from '../plan/render-ip-batch.js';
-import { nftStamp, renderNft } from '../plan/render-nft.js';
-import type { NftPlan, Owned, PerFamily, Plan } from '../plan/types.js';
 import type { Family } from '../net/address.js';
+import { renderIpBatch } from '../plan/render-ip-batch.js';
+import { nftCounterNames, nftStamp, renderNft } from '../plan/render-nft.js';
+import type { Owned, PerFamily, Plan } from '../plan/types.js';
 import { readKernel } from './read-kernel.js';
 import type { Runner } from './run-command.js';
 import { writeSysctls } from './write-sysctls.js';
@@ -27,8 +28,8 @@ export interface ApplyOptions {
   current: PerFamily<Owned>;
   /** The stamp of the nft table in force. */
   nftStamp: string;
-  /** The nft plan in force before: restored if the routing half fails. */
-  previousNft?: NftPlan;
+  /** The named counters the table holds now. */
+  nftCounters?: readonly string[];
   dryRun?: boolean;
   sysctlRoot?: string;
 }
@@ -37,36 +38,37 @@ const FAMILIES = [4, 6] as const;
 
 export async function applyPlan(run: Runner, plan: Plan, options: ApplyOptions): Promise<Applied> {
   const ipBatch = { 4: renderIpBatch(options.current[4], plan.ip[4]), 6: renderIpBatch(options.current[6], plan.ip[6]) };
-  const nftScript = options.nftStamp === nftStamp(plan.nft) ? '' : renderNft(plan.nft);
+  // Counters of links or policies the plan no longer has go with this transaction.
+  const declared = new Set(nftCounterNames(plan.nft));
+  const stale = plan.nft.links.length ? (options.nftCounters ?? []).filter((name) => !declared.has(name)) : [];
+  const nftScript = options.nftStamp === nftStamp(plan.nft) && !stale.length ? '' : renderNft(plan.nft, stale);
   if (options.dryRun) return { ipBatch, nftScript };
 
   writeSysctls(plan.sysctls, options.sysctlRoot);
   const ipRun = (family: Family) =>
     ipBatch[family] ? run(['ip', `-${family}`, '-batch', '-'], { input: ipBatch[family] }) : Promise.resolve(undefined);
-  const results = await Promise.allSettled([
-    ipRun(4),
-    ipRun(6),
-    nftScript ? run(['nft', '-f', '-'], { input: nftScript }) : Promise.resolve(undefined),
-  ]);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (!failed) return { ipBatch, nftScript };
-
-  const restored = await restore(run, options, nftScript !== '' && results[2].status === 'fulfilled');
-  const reason = failed.reason as unknown;
-  throw typeof (reason as { withOutcome?: unknown }).withOutcome === 'function'
-    ? (reason as { withOutcome(o: string): Error }).withOutcome(restored)
-    : reason;
+  try {
+    const results = await Promise.allSettled([ipRun(4), ipRun(6)]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    if (nftScript) await run(['nft', '-f', '-'], { input: nftScript });
+  } catch (reason) {
+    const restored = await restore(run, options);
+    throw typeof (reason as { withOutcome?: unknown }).withOutcome === 'function'
+      ? (reason as { withOutcome(o: string): Error }).withOutcome(restored)
+      : reason;
+  }
+  return { ipBatch, nftScript };
 }
 
-/** Back to the owned sets read before (and the previous ruleset); says how that went. */
-async function restore(run: Runner, options: ApplyOptions, nftChanged: boolean): Promise<string> {
+/** Back to the owned sets read before; says how that went. */
+async function restore(run: Runner, options: ApplyOptions): Promise<string> {
   try {
     const now = await readKernel(run);
     for (const family of FAMILIES) {
       const batch = renderIpBatch(now.owned[family], options.current[family]);
       if (batch) await run(['ip', `-${family}`, '-force', '-batch', '-'], { input: batch });
     }
-    if (nftChanged && options.previousNft) await run(['nft', '-f', '-'], { input: renderNft(options.previousNft) });
     return 'nothing changed: the previous routing is in place';
   } catch (error) {
     return `restoring the previous routing failed too (${error instanceof Error ? error.message : String(error)}); the next event or 'multiwan apply' repairs it`;

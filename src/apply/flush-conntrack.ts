@@ -12,15 +12,18 @@ export function conntrackArgv(flush: Flush): string[] {
 }
 
 /**
- * Runs every flush; conntrack -D exits 1 when nothing matched. A flush that
- * fails does not stop the others: the failures are returned, each saying
- * which link's connections were left.
+ * Runs every flush. conntrack -D exits 1 both when nothing matched ("0 flow
+ * entries have been deleted") and when it failed, so the exit code alone
+ * does not tell. A flush that fails does not stop the others: the failures
+ * are returned, each saying which link's connections were left.
  */
 export async function flushConntrack(run: Runner, flushes: readonly Flush[]): Promise<CommandError[]> {
   const failures: CommandError[] = [];
   for (const flush of flushes) {
     try {
-      await run(conntrackArgv(flush), { okCodes: [0, 1] });
+      const argv = conntrackArgv(flush);
+      const { exitCode, stderr } = await run(argv, { okCodes: [0, 1] });
+      if (exitCode === 1 && !/\b0 flow entries have been deleted/.test(stderr)) throw new CommandError(argv, 1, stderr);
     } catch (error) {
       if (!(error instanceof CommandError)) throw error;
       failures.push(error.withOutcome(`the routing is applied and recorded; stale connections of ${flush.link} were not flushed`));

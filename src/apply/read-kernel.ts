@@ -4,9 +4,9 @@
  * interfaces with their addresses, and the stamp of the nft table.
  */
 import { existsSync } from 'node:fs';
-import { InternalError } from '../errors.js';
+import { CommandError, InternalError } from '../errors.js';
 import { parseOwned, splitJsonDocuments } from '../plan/parse-owned.js';
-import { parseNftStamp } from '../plan/render-nft.js';
+import { ABSENT, parseNftStamp } from '../plan/render-nft.js';
 import { PROTO, type Owned, type PerFamily } from '../plan/types.js';
 import { parseInterfaces, type LiveInterfaces } from '../state/live.js';
 import type { Runner } from './run-command.js';
@@ -16,6 +16,8 @@ export interface KernelView {
   interfaces: LiveInterfaces;
   /** The plan stamp of `table inet multiwan` (ABSENT when there is none). */
   nftStamp: string;
+  /** The named counters the table holds (those a plan no longer declares are deleted). */
+  nftCounters: string[];
 }
 
 const owned = `rule show\nroute show table all proto ${PROTO}\n`;
@@ -26,14 +28,19 @@ export async function readKernel(run: Runner, options: { ipv6?: boolean } = {}):
   const [v4, v6, stamp] = await Promise.all([
     run(['ip', '-4', '-j', '-batch', '-'], { input: `${owned}addr show\nlink show\n` }),
     ipv6 ? run(['ip', '-6', '-j', '-batch', '-'], { input: `${owned}addr show\nroute show table main default\n` }) : undefined,
-    run(['nft', 'list', 'chain', 'inet', 'multiwan', 'stamp'], { okCodes: [0, 1] }),
+    // One nft process for both: a missing table is "No such file or directory"; any other failure is one.
+    run(['nft', 'list chain inet multiwan stamp; list counters table inet multiwan'], { okCodes: [0, 1] }).then((r) => {
+      if (r.exitCode === 1 && !/No such file or directory/.test(r.stderr)) throw new CommandError(['nft', 'list', 'chain', 'inet', 'multiwan', 'stamp'], 1, r.stderr);
+      return r;
+    }),
   ]);
   const docs4 = documents(v4.stdout, 4, 'ip -4 -j -batch -');
   const docs6 = v6 ? documents(v6.stdout, 4, 'ip -6 -j -batch -') : [[], [], [], []];
   return {
     owned: { 4: parseOwned(docs4[0], docs4[1], 4), 6: parseOwned(docs6[0], docs6[1], 6) },
     interfaces: parseInterfaces(docs4[3], [docs4[2], docs6[2]], docs6[3]),
-    nftStamp: parseNftStamp(stamp.stdout),
+    nftStamp: stamp.exitCode === 0 ? parseNftStamp(stamp.stdout) : ABSENT,
+    nftCounters: stamp.exitCode === 0 ? [...stamp.stdout.matchAll(/^\s*counter (\S+) \{/gm)].map((m) => m[1]!) : [],
   };
 }
 

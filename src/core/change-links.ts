@@ -16,7 +16,7 @@ import { matchLink, resolveEvent } from '../events/match-link.js';
 import type { LinkEvent } from '../events/types.js';
 import { assignIds, linkNumbers } from '../plan/assign-ids.js';
 import { planFlush } from '../plan/plan-flush.js';
-import { planNft, planRouting } from '../plan/plan-routing.js';
+import { planRouting } from '../plan/plan-routing.js';
 import type { Plan } from '../plan/types.js';
 import { nextLinkState, type LinkInput, type Transition } from '../state/next-link-state.js';
 import { ensureStateDir, readLinkIds, readLinkStates, writeLinkIds, writeLinkState } from '../state/state-store.js';
@@ -79,7 +79,7 @@ export async function changeLinks(
     const applied = await applyPlan(ctx.run, plan, {
       current: kernel.owned,
       nftStamp: kernel.nftStamp,
-      previousNft: planNft(config, recorded, ids),
+      nftCounters: kernel.nftCounters,
       dryRun: ctx.dryRun,
       ...(ctx.sysctlRoot ? { sysctlRoot: ctx.sysctlRoot } : {}),
     });

@@ -22,7 +22,7 @@ export async function takeDown(ctx: Context): Promise<Applied> {
   return withLock(ctx.stateDir, async () => {
     const kernel = await readKernel(ctx.run);
     const empty = planRouting(config ?? emptyConfig(ctx.configFile), {}, {});
-    const applied = await applyPlan(ctx.run, empty, { current: kernel.owned, nftStamp: kernel.nftStamp, dryRun: ctx.dryRun, ...(ctx.sysctlRoot ? { sysctlRoot: ctx.sysctlRoot } : {}) });
+    const applied = await applyPlan(ctx.run, empty, { current: kernel.owned, nftStamp: kernel.nftStamp, nftCounters: kernel.nftCounters, dryRun: ctx.dryRun, ...(ctx.sysctlRoot ? { sysctlRoot: ctx.sysctlRoot } : {}) });
     if (ctx.dryRun) return applied;
     const states = readLinkStates(ctx.stateDir);
     clearLinkStates(ctx.stateDir);

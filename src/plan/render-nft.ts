@@ -41,7 +41,7 @@ const T = `inet ${NFT_TABLE}`;
  * no-op, and named counters keep their values across the flush.
  */
 function shapeOf(plan: NftPlan): string[] {
-  const counters = [...plan.links.flatMap((l) => [linkCounter('in', l.name), linkCounter('out', l.name)]), ...policiesOf(plan).map((p) => policyCounter(p.name))];
+  const counters = nftCounterNames(plan);
   return [
     `table ${T} {`,
     ...counters.map((name) => `  counter ${name} {\n  }`),
@@ -75,10 +75,21 @@ const policiesOf = (plan: NftPlan) => plan.steps.flatMap((s) => (s.kind === 'pol
 /** The stamp of a plan with no link in service: the table is absent. */
 export const ABSENT = 'absent';
 
-export function renderNft(plan: NftPlan): string {
+/** `stale`: named counters the table holds that this plan no longer declares; deleted after the flush. */
+export function renderNft(plan: NftPlan, stale: readonly string[] = []): string {
   if (plan.links.length === 0) return `table ${T}\ndelete table ${T}\n`;
   const rules = nftRules(plan);
-  return [...shapeOf(plan), ...rules, `add rule ${T} stamp return comment "plan ${hashText(rules.join('\n'))}"`].join('\n') + '\n';
+  return [
+    ...shapeOf(plan),
+    ...stale.map((name) => `delete counter ${T} ${name}`),
+    ...rules,
+    `add rule ${T} stamp return comment "plan ${hashText(rules.join('\n'))}"`,
+  ].join('\n') + '\n';
+}
+
+/** The named counters renderNft(plan) declares. */
+export function nftCounterNames(plan: NftPlan): string[] {
+  return [...plan.links.flatMap((l) => [linkCounter('in', l.name), linkCounter('out', l.name)]), ...policiesOf(plan).map((p) => policyCounter(p.name))];
 }
 
 /** What the `stamp` chain holds once `renderNft(plan)` is in force. */

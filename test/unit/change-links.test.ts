@@ -70,8 +70,9 @@ describe('changeLinks: one event through lock, read-back, plan, apply, record', 
     expect(kernel.calls.map((c) => c.argv.slice(0, 3).join(' '))).toEqual([
       'ip -4 -j',
       'ip -6 -j',
-      'nft list chain',
+      'nft list chain inet multiwan stamp; list counters table inet multiwan',
       'ip -4 -batch',
+      // nft only once the ip batches went through: a failed transaction changes nothing, so rollback is exact.
       'nft -f -',
     ]);
     expect([...kernel.routes[4].values()]).toContain('default table 201 proto 242 dev ppp0 scope link src 100.64.1.2');
@@ -83,7 +84,7 @@ describe('changeLinks: one event through lock, read-back, plan, apply, record', 
     await ppp('up', 'ppp0');
     kernel.calls.length = 0;
     await ppp('up', 'ppp0');
-    expect(kernel.calls.map((c) => c.argv[0] + ' ' + c.argv[1])).toEqual(['ip -4', 'ip -6', 'nft list']);
+    expect(kernel.calls.map((c) => c.argv[0] + ' ' + c.argv[1]!.split(' ')[0])).toEqual(['ip -4', 'ip -6', 'nft list']);
   });
 
   it('an interface no link names changes nothing and reads nothing', async () => {
@@ -127,6 +128,37 @@ describe('changeLinks: failures leave the kernel and the record as they were', (
     await expect(ppp('up', 'ppp0')).rejects.toBeInstanceOf(CommandError);
     expect(callsOf('ip -4 -batch')).toEqual([]);
     expect(readLinkStates(ctx.stateDir)).toEqual({});
+  });
+
+  it('nft -f fails after the ip batches went through: they are rolled back, and nft never half-applied', async () => {
+    await ppp('up', 'ppp0');
+    const before = kernel.snapshot();
+    const script = kernel.nft.script;
+    kernel.failWhen = (call) => (call.argv.join(' ') === 'nft -f -' ? 'Error: Could not process rule' : undefined);
+    await expect(handleLinkEvent(ctx, parsePppEvent('up', args.ppp1, {}))).rejects.toThrow('nothing changed');
+    expect(kernel.snapshot()).toBe(before);
+    expect(kernel.nft.script).toBe(script);
+  });
+
+  it('a stamp read that fails for another reason than a missing table is a failure (not "no table")', async () => {
+    kernel.failWhen = (call) => (call.argv[0] === 'nft' && call.argv[1]?.startsWith('list') ? 'Error: Could not receive data from kernel' : undefined);
+    await expect(ppp('up', 'ppp0')).rejects.toBeInstanceOf(CommandError);
+  });
+
+  it('conntrack exiting 1 without "0 flow entries have been deleted" is a failure (it exits 1 for both)', async () => {
+    await ppp('up', 'ppp0');
+    const real = kernel.run;
+    ctx.run = async (argv, options) => (argv[0] === 'conntrack' ? { stdout: '', stderr: 'conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted', exitCode: 1 } : real(argv, options));
+    await expect(ppp('down', 'ppp0')).rejects.toThrow(/^conntrack -D -f ipv4 --mark 0x100\/0x3f00 failed \(exit 1\): .*Operation not permitted; the routing is applied and recorded/);
+    expect(readLinkStates(ctx.stateDir).isp1?.v4).toBeUndefined();
+  });
+
+  it('counters of a link that went down are deleted with its rules (named counters outlive a flush)', async () => {
+    await ppp('up', 'ppp0');
+    await ppp('up', 'ppp1');
+    await ppp('down', 'ppp1');
+    expect(kernel.nft.script).toContain('delete counter inet multiwan in_isp2\ndelete counter inet multiwan out_isp2\n');
+    expect(kernel.nft.script).not.toMatch(/^  counter in_isp2/m);
   });
 
   it('conntrack fails after the kernel changed: the new state is recorded, the failure is one line and exit 2', async () => {
