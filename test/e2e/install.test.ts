@@ -38,7 +38,10 @@ describe('install.sh with DESTDIR', () => {
       '/usr/lib/dhcpcd/dhcpcd-hooks/62-multiwan',
       '/usr/lib/multiwan/dhcp-hook',
       '/usr/sbin/multiwan',
+      '/usr/share/bash-completion/completions/multiwan',
       '/usr/share/doc/multiwan/README.md',
+      '/usr/share/man/man5/multiwan.toml.5',
+      '/usr/share/man/man8/multiwan.8',
     ]);
     const unit = readFileSync(path.join(dest, 'lib/systemd/system/multiwan-monitor.service'), 'utf8');
     expect(unit).toContain('ExecStart=/usr/sbin/multiwan monitor');
