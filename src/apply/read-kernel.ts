@@ -21,6 +21,7 @@ export interface KernelView {
 }
 
 const owned = `rule show\nroute show table all proto ${PROTO}\n`;
+const NFT_READ = ['nft', 'list chain inet multiwan stamp; list counters table inet multiwan'];
 
 export async function readKernel(run: Runner, options: { ipv6?: boolean } = {}): Promise<KernelView> {
   // A kernel booted with ipv6.disable=1 has no IPv6 to read (and `ip -6` fails).
@@ -29,8 +30,8 @@ export async function readKernel(run: Runner, options: { ipv6?: boolean } = {}):
     run(['ip', '-4', '-j', '-batch', '-'], { input: `${owned}addr show\nlink show\n` }),
     ipv6 ? run(['ip', '-6', '-j', '-batch', '-'], { input: `${owned}addr show\nroute show table main default\n` }) : undefined,
     // One nft process for both: a missing table is "No such file or directory"; any other failure is one.
-    run(['nft', 'list chain inet multiwan stamp; list counters table inet multiwan'], { okCodes: [0, 1] }).then((r) => {
-      if (r.exitCode === 1 && !/No such file or directory/.test(r.stderr)) throw new CommandError(['nft', 'list', 'chain', 'inet', 'multiwan', 'stamp'], 1, r.stderr);
+    run(NFT_READ, { okCodes: [0, 1] }).then((r) => {
+      if (r.exitCode === 1 && !/No such file or directory/.test(r.stderr)) throw new CommandError(NFT_READ, 1, r.stderr);
       return r;
     }),
   ]);
