@@ -11,6 +11,9 @@ export function conntrackArgv(flush: Flush): string[] {
     : ['conntrack', '-D', '-f', family, '--reply-dst', flush.address];
 }
 
+/** conntrack -D runs again after a race with an expiring entry, at most this many times in all. */
+const FLUSH_ATTEMPTS = 3;
+
 /**
  * Runs every flush. conntrack -D exits 1 both when nothing matched ("0 flow
  * entries have been deleted") and when it failed, so the exit code alone
@@ -22,8 +25,13 @@ export async function flushConntrack(run: Runner, flushes: readonly Flush[]): Pr
   for (const flush of flushes) {
     try {
       const argv = conntrackArgv(flush);
-      const { exitCode, stderr } = await run(argv, { okCodes: [0, 1] });
-      if (exitCode === 1 && !/\b0 flow entries have been deleted/.test(stderr)) throw new CommandError(argv, 1, stderr);
+      for (let attempt = 1; ; attempt++) {
+        const { exitCode, stderr } = await run(argv, { okCodes: [0, 1] });
+        if (exitCode === 0 || /\b0 flow entries have been deleted/.test(stderr)) break;
+        // conntrack 1.4.7 stops at the first entry that expired between its dump and its
+        // delete ("such conntrack doesn't exist"), leaving the rest: run it again.
+        if (!(/such conntrack doesn't exist/.test(stderr) && attempt < FLUSH_ATTEMPTS)) throw new CommandError(argv, 1, stderr);
+      }
     } catch (error) {
       if (!(error instanceof CommandError)) throw error;
       failures.push(error.withOutcome(`the routing is applied and recorded; stale connections of ${flush.link} were not flushed`));

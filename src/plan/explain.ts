@@ -155,6 +155,8 @@ export function explainPacket(config: Config, states: LinkStates, plan: Plan, pa
 function sourceMark(plan: Plan, src: string, family: Family): { value: number; by: string } | undefined {
   const buckets = plan.nft.sourceBuckets[family];
   if (!buckets.length) return undefined;
+  // A host of a delegated prefix is not hashed: its link's `from` rule decides (render-nft.ts).
+  if (family === 6 && plan.steps.some((s) => s.kind === 'source' && s.family === 6 && s.from.some((p) => p.includes('/') && prefixContains(p, src)))) return undefined;
   const bucket = sourceBucket(src, family, buckets.length);
   const value = buckets[bucket]!;
   const link = plan.nft.links.find((l) => l.mark === value)?.name ?? '?';

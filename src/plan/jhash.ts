@@ -11,10 +11,10 @@ import type { Family } from '../net/address.js';
 /** The seed rendered into the ruleset: "mwan". */
 export const JHASH_SEED = 0x6d77616e;
 
-/** The bucket nft's `jhash ip saddr mod N seed S` (IPv6: of the /64) gives for `src`. */
+/** The bucket nft's `jhash ip saddr mod N seed S` (IPv6: `jhash @nh,64,64`, the /64's 8 bytes) gives for `src`. */
 export function sourceBucket(src: string, family: Family, modulus: number): number {
   const bytes = ipaddr.parse(src).toByteArray();
-  const key = family === 6 ? [...bytes.slice(0, 8), 0, 0, 0, 0, 0, 0, 0, 0] : bytes;
+  const key = family === 6 ? bytes.slice(0, 8) : bytes;
   return Number((BigInt(jhash(key, JHASH_SEED)) * BigInt(modulus)) >> 32n);
 }
 

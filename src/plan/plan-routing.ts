@@ -184,7 +184,9 @@ function nftFor(config: Config, up: UpLink[], steps: Step[]): NftPlan {
       mark: link.mark,
       masquerade: { 4: link.config.masquerade && !!link.state.v4, 6: link.config.masquerade6 && !!link.state.v6 },
     })),
-    steps: steps.filter((s) => s.kind === 'lan' || s.kind === 'probes' || s.kind === 'policy'),
+    // IPv6 source steps too: the router's own new IPv6 connections get their source address after
+    // routing chose a link, so nft re-routes them by it (see render-nft.ts).
+    steps: steps.filter((s) => s.kind === 'lan' || s.kind === 'probes' || s.kind === 'policy' || (s.kind === 'source' && s.family === 6)),
     sourceBuckets: { 4: buckets(4), 6: buckets(6) },
   };
 }

@@ -29,6 +29,7 @@
  */
 import { hex } from './hex.js';
 import { JHASH_SEED } from './jhash.js';
+import { prefixContains } from '../net/address.js';
 import type { PortRange } from '../config/types.js';
 import type { NftLink, NftPlan, NftPolicy, ProbePairs } from './types.js';
 
@@ -135,7 +136,7 @@ function nftRules(plan: NftPlan): string[] {
       ...toPolicies,
       ...sourceBalanceRules(plan, keep),
     ]),
-    ...add('output', [...lanReturns, ...restore, ...(toPolicies.length ? probeReturns(probes) : []), ...toPolicies]),
+    ...add('output', [...lanReturns, ...restore, ...(toPolicies.length ? probeReturns(probes) : []), ...toPolicies, ...ownSources(plan, keep, mask)]),
     ...add('policies', policies.flatMap((policy) => policyRules(policy, keep))),
     ...add('postrouting', [
       count('out'),
@@ -156,26 +157,54 @@ function sourceBalanceRules(plan: NftPlan, keep: string): string[] {
     const buckets = plan.sourceBuckets[family];
     const hash = family === 4
       ? `jhash ip saddr mod ${buckets.length} seed ${hex(JHASH_SEED)}`
-      : `jhash ip6 saddr & ffff:ffff:ffff:ffff:: mod ${buckets.length} seed ${hex(JHASH_SEED)}`;
-    return plan.links.flatMap((link) => {
+      : // The /64 as 8 bytes of the header: nft 1.0.6 mishandles a mask inside jhash.
+        `jhash @nh,64,64 mod ${buckets.length} seed ${hex(JHASH_SEED)}`;
+    return [...(family === 6 && buckets.length ? delegatedReturns(plan) : []), ...plan.links.flatMap((link) => {
       const mine = buckets.flatMap((mark, bucket) => (mark === link.mark ? [bucket] : []));
       if (!mine.length) return [];
       const both = `meta mark set meta mark & ${keep} | ${hex(link.mark)} ct mark set ct mark & ${keep} | ${hex(link.mark)}`;
-      return [`meta nfproto ipv${family} ct state new ${hash} { ${bucketRanges(mine)} } ${both} comment "source balance: ${link.name}"`];
-    });
+      return [`meta nfproto ipv${family} ct state new ${hash} { ${mine.join(', ')} } ${both} comment "source balance: ${link.name}"`];
+    })];
   });
 }
 
-/** 0,1,2,5 -> "0-2, 5" */
-function bucketRanges(buckets: number[]): string {
-  const out: string[] = [];
-  for (let i = 0; i < buckets.length; ) {
-    let j = i;
-    while (j + 1 < buckets.length && buckets[j + 1] === buckets[j]! + 1) j++;
-    out.push(i === j ? `${buckets[i]}` : `${buckets[i]}-${buckets[j]}`);
-    i = j + 1;
-  }
-  return out.join(', ');
+/**
+ * A LAN host numbered from a prefix an ISP delegated can only leave by that
+ * ISP (the others drop its source): it is never hashed; its link's `from`
+ * rule routes it.
+ */
+function delegatedReturns(plan: NftPlan): string[] {
+  const prefixes = outermost(plan.steps.flatMap((s) => (s.kind === 'source' && s.family === 6 ? s.from.filter((p) => p.includes('/')) : [])));
+  return prefixes.length ? [`meta nfproto ipv6 ip6 saddr { ${prefixes.join(', ')} } return comment "delegated prefixes: their link's from rule"`] : [];
+}
+
+/**
+ * The router's own new IPv6 connections: the kernel picks their source
+ * address after routing picked a link (IPv6 routes carry no source, and the
+ * router's addresses in each ISP's prefix are on the LAN port, so the choice
+ * is no link's), and an ISP drops sources that are not in its prefix. This
+ * output chain is `type route`: a connection whose source belongs to a link
+ * is marked for that link and routed again, as the `from` rules route the
+ * LAN's. (IPv4 needs none of this: a link's IPv4 routes carry its address as
+ * `src`, and masquerade rewrites the rest.)
+ */
+function ownSources(plan: NftPlan, keep: string, mask: string): string[] {
+  return plan.steps.flatMap((s) => {
+    if (s.kind !== 'source' || s.family !== 6) return [];
+    const link = plan.links.find((l) => l.name === s.link);
+    if (!link) return [];
+    const set = `meta mark set meta mark & ${keep} | ${hex(link.mark)} ct mark set ct mark & ${keep} | ${hex(link.mark)}`;
+    return [`meta nfproto ipv6 ct state new ct mark & ${mask} == 0x0 ip6 saddr { ${outermost(s.from).join(', ')} } ${set} comment "${link.name}: its IPv6 sources"`];
+  });
+}
+
+/** An nft set takes no overlapping elements: the link's address inside its prefix goes. */
+function outermost(prefixes: readonly string[]): string[] {
+  return prefixes.filter((p, i) => !prefixes.some((q, j) => j !== i && q !== p && prefixContains(q, p.split('/')[0]!) && prefixLength(q) < prefixLength(p)));
+}
+
+function prefixLength(prefix: string): number {
+  return Number(prefix.split('/')[1] ?? (prefix.includes(':') ? 128 : 32));
 }
 
 /** The monitor's probes leave by the link they test, whatever a policy says. */

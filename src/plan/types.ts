@@ -100,7 +100,7 @@ export interface NftPlan {
   mask: number;
   /** Every link that is up: marking, restoring and masquerade. */
   links: NftLink[];
-  /** The decisions nft takes: lan, probes, policies (in order). */
+  /** The decisions nft takes: lan, probes, policies (in order), and the IPv6 source steps for the router's own traffic. */
   steps: Step[];
   /** `balance = "source"`: which link each bucket of the LAN hosts' hash goes to, per family (empty: per connection). */
   sourceBuckets: PerFamily<number[]>;
