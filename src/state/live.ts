@@ -17,6 +17,8 @@ export interface LiveAddress {
 
 export interface LiveInterface {
   name: string;
+  /** The kernel's ifindex: a new interface of the same name (pppd restarted) has another one. */
+  index?: number;
   /** Administratively up (the UP flag). */
   up: boolean;
   /** No neighbours to resolve (POINTOPOINT or NOARP): a route needs no next hop. */
@@ -30,6 +32,7 @@ export interface LiveInterface {
 export type LiveInterfaces = ReadonlyMap<string, LiveInterface>;
 
 interface JsonLink {
+  ifindex?: number;
   ifname?: string;
   flags?: string[];
   operstate?: string;
@@ -55,6 +58,7 @@ export function parseInterfaces(links: unknown, addressDocs: unknown[], defaults
     const flags = link.flags ?? [];
     result.set(link.ifname, {
       name: link.ifname,
+      ...(typeof link.ifindex === 'number' ? { index: link.ifindex } : {}),
       up: flags.includes('UP'),
       pointToPoint: flags.includes('POINTOPOINT') || flags.includes('NOARP'),
       carrier: flags.includes('UP') && !flags.includes('NO-CARRIER') && link.operstate !== 'LOWERLAYERDOWN' && link.operstate !== 'DOWN',

@@ -54,8 +54,19 @@ export function nextLinkState(
 ): NextState {
   const notes: string[] = [];
   const checked = checkAgainstKernel(link, recorded, live, now, notes);
-  const vanished = isUp(recorded) && !isUp(checked);
-  const state = applyInput(link, checked, input, live, now, notes);
+  let vanished = isUp(recorded) && !isUp(checked);
+  let state = applyInput(link, checked, input, live, now, notes);
+  // A down event arrives after the interface lost what it takes down (ifupdown's post-down,
+  // dhclient's RELEASE): when the event alone gives the same state, it is the event's doing,
+  // not a vanishing, and says nothing more than the event.
+  if (input.kind === 'event' && input.event.action === 'down' && recorded && input.event.iface === recorded.iface) {
+    const direct = applyInput(link, recorded, input, live, now, []);
+    if (JSON.stringify(direct) === JSON.stringify(state)) {
+      notes.length = 0;
+      vanished = false;
+      state = direct;
+    }
+  }
   const transitions = describe(recorded, state, input, vanished);
   return { state, notes, transitions, changed: JSON.stringify(recorded) !== JSON.stringify(state) };
 }
@@ -77,6 +88,12 @@ function checkAgainstKernel(
   }
   if (!iface.up) {
     notes.push(`${who} is administratively down; taken down`);
+    return wentDown(recorded, now);
+  }
+  if (recorded.ifindex !== undefined && iface.index !== undefined && recorded.ifindex !== iface.index) {
+    // pppd killed and started again before any event ran: the same name and maybe the same
+    // address, but another session, whose verdicts and connections are not the old one's.
+    notes.push(`${who} was replaced by a new interface (ifindex ${recorded.ifindex} -> ${iface.index}) without ${downHook(recorded)}; the old one taken down`);
     return wentDown(recorded, now);
   }
   let state = recorded;
@@ -119,7 +136,9 @@ function applyInput(
   }
   const wasUp = isUp(state);
   const sameIface = wasUp && state.iface === event.iface;
-  let next: LinkState = sameIface ? { ...state, kind: event.kind } : { link: link.name, iface: event.iface, kind: event.kind, since: now };
+  let next: LinkState = sameIface
+    ? { ...state, kind: event.kind, ...(state.ifindex === undefined && iface.index !== undefined ? { ifindex: iface.index } : {}) }
+    : { link: link.name, iface: event.iface, ...(iface.index !== undefined ? { ifindex: iface.index } : {}), kind: event.kind, since: now };
   // No family said (`multiwan link up wg0`): every family the interface has a global address in.
   const families = event.families.length ? event.families : ([4, 6] as const).filter((f) => liveAddresses(iface, f).length);
   if (!families.length) {

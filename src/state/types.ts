@@ -24,6 +24,8 @@ export interface LinkState {
   link: string;
   /** The interface it is on now (pppd may give it another unit than the config names). */
   iface: string;
+  /** That interface's ifindex when the link came up: another one means a new interface of the same name. */
+  ifindex?: number;
   kind?: LinkKind;
   /** Present while the link is up in IPv4; `local` is its address. */
   v4?: FamilyState & { local: string };

@@ -196,6 +196,19 @@ describe('changeLinks: the record is checked against the kernel', () => {
     expect(result.transitions).toEqual([{ link: 'isp2', iface: 'ppp1', event: 'down', reason: 'vanished' }]);
   });
 
+  it('pppd killed and started again before any event: a new interface of the same name and address is a new session, in service again', async () => {
+    kernel.interfaces.set('ppp1', { name: 'ppp1', index: 7, addresses: ['100.64.2.2 peer 100.64.2.1'] });
+    await ppp('up', 'ppp1');
+    await verdict('isp2', false);
+    expect(readLinkStates(ctx.stateDir).isp2).toMatchObject({ ifindex: 7, healthy: false });
+    kernel.interfaces.set('ppp1', { name: 'ppp1', index: 9, addresses: ['100.64.2.2 peer 100.64.2.1'] });
+    const result = applied(await ppp('up', 'ppp1'));
+    expect(logs).toContain('isp2: ppp1 was replaced by a new interface (ifindex 7 -> 9) without ip-down; the old one taken down');
+    expect(result.inService).toContain('isp2');
+    expect(readLinkStates(ctx.stateDir).isp2).toMatchObject({ ifindex: 9 });
+    expect(readLinkStates(ctx.stateDir).isp2?.healthy).toBeUndefined();
+  });
+
   it('a link whose interface lost its recorded address is down', async () => {
     await ppp('up', 'ppp1');
     kernel.interfaces.set('ppp1', { name: 'ppp1', addresses: ['100.64.2.9 peer 100.64.2.1'] });

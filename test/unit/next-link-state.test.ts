@@ -50,6 +50,7 @@ describe('nextLinkState', () => {
     ['ip-down', up4, event({ action: 'down', reason: 'ip-down' }), live({ ppp1 }), { ...down, since: NOW }, [], ['down ip-down']],
     ['ip-down of a link already down: nothing', down, event({ action: 'down' }), live({}), down, [], []],
     ['refresh, all well: nothing', up4, refresh, live({ ppp1 }), up4, [], []],
+    ['ip-down after the interface already lost its address (ifdown\'s post-down, a DHCP release): the event\'s doing, not a vanishing', up4, event({ action: 'down', reason: 'ifdown' }), live({ ppp1: [] }), { ...down, since: NOW }, [], ['down ifdown']],
     ['refresh, interface gone: down', up4, refresh, live({}), { ...down, since: NOW }, ['isp2: ppp1 vanished without ip-down; taken down'], ['down vanished']],
     ['refresh, admin down: down', up4, refresh, live({ ppp1: { up: false, addresses: ppp1 } }), { ...down, since: NOW }, ['isp2: ppp1 is administratively down; taken down'], ['down vanished']],
     ['refresh, address gone: down', up4, refresh, live({ ppp1: ['100.64.2.9 peer 100.64.2.1'] }), { ...down, since: NOW }, ['isp2: ppp1 no longer holds 100.64.2.2; taken down'], ['down vanished']],
