@@ -74,7 +74,7 @@ export const handlers: Record<string, Handler> = {
       ...(strings(argv.peer) ? { peer: strings(argv.peer)! } : {}),
       ...(strings(argv.gateway) ? { gateway: strings(argv.gateway)! } : {}),
     });
-    return runEventHook(event, process.env, { dryRun: ctx.dryRun ?? false, verbose: ctx.verbose ?? false, config: ctx.configFile });
+    return runEventHook(event, process.env, { dryRun: ctx.dryRun ?? false, verbose: ctx.verbose ?? false, config: ctx.configFile, failIfNotUp: true });
   },
 
   async monitor(context) {

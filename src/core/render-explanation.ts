@@ -23,6 +23,9 @@ export function renderExplanation({ explanation, kernel }: ExplainResult): strin
       ? `error: ${kernel.error}`
       : [kernel.dev ? `dev ${kernel.dev}` : '', kernel.via ? `via ${kernel.via}` : '', kernel.src ? `src ${kernel.src}` : '', kernel.table ? `table ${kernel.table}` : ''].filter(Boolean).join(' ');
     lines.push(`  kernel: ${kernel.argv.join(' ')}`, `          -> ${answer}`);
+    // A forwarded packet is balanced on the flow hash it carries (from the sender or the
+    // network card), which `ip route get` cannot know: its answer is one of the links.
+    if (explanation.decision.kind === 'balance') lines.push('          (one pick of the multipath route: each connection is hashed onto one of the balanced links)');
   }
   return lines.join('\n');
 }
