@@ -1,18 +1,6 @@
 /** Pure parsers for what `multiwan check` reads: rule listings, other nft tables' marks, systemd-networkd's and NetworkManager's files. */
+import type { JsonRule } from '../plan/parse-owned.js';
 import type { CheckFacts } from './check-warnings.js';
-
-interface JsonRule {
-  priority?: number;
-  src?: string;
-  srclen?: number;
-  dst?: string;
-  dstlen?: number;
-  fwmark?: string;
-  fwmask?: string;
-  table?: string;
-  protocol?: string;
-  not?: null | boolean;
-}
 
 /** `ip -j rule show` -> rules with a readable text. */
 export function parseRuleList(json: string, family: 4 | 6): CheckFacts['rules'] {

@@ -7,7 +7,8 @@ import { PROTO, PROTO_NAME, type Nexthop, type Owned, type Route, type Rule } fr
 
 const tableNumbers: Record<string, number> = { default: 253, main: 254, local: 255 };
 
-interface JsonRule {
+/** A rule as `ip -j rule show` prints it. */
+export interface JsonRule {
   priority?: number;
   src?: string;
   srclen?: number;
@@ -18,6 +19,8 @@ interface JsonRule {
   table?: string;
   suppress_prefixlen?: number;
   protocol?: string;
+  /** iproute2 prints `"not": null` for a negated rule. */
+  not?: null | boolean;
 }
 
 interface JsonNexthop {

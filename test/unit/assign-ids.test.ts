@@ -5,35 +5,16 @@ import fc from 'fast-check';
 import { isReservedTable } from '../../src/config/reserved-tables.js';
 import type { Config, LinkConfig } from '../../src/config/types.js';
 import { assignIds, linkNumbers, markCapacity, markShift } from '../../src/plan/assign-ids.js';
+import { config, link } from '../fixtures/configs.js';
 
 function configOf(links: (string | [string, number])[], over: Partial<Config> = {}): Config {
-  return {
-    file: '/etc/multiwan/multiwan.toml',
-    lan: [],
-    markMask: 0x3f00,
-    tableBase: 200,
-    rulePriority: 1000,
-    balance: 'connection',
-    links: links.map((entry, i): LinkConfig => {
+  return config(
+    links.map((entry, i): LinkConfig => {
       const [name, id] = typeof entry === 'string' ? [entry, undefined] : entry;
-      return {
-        name,
-        interface: `ppp${i}`,
-        weight: 1,
-        tier: 1,
-        masquerade: true,
-        masquerade6: false,
-        prefixes6: [],
-        dns: [],
-        routes: [],
-        flushConntrack: true,
-        ...(id !== undefined ? { id } : {}),
-      };
+      return link(name, `ppp${i}`, id !== undefined ? { id } : {});
     }),
-    policies: [],
-    files: [],
-    ...over,
-  };
+    { lan: [], ...over },
+  );
 }
 
 describe('assignIds', () => {

@@ -1,31 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Config, LinkConfig } from '../../src/config/types.js';
 import { matchLink } from '../../src/events/match-link.js';
+import { config as configOf, link } from '../fixtures/configs.js';
 
-const link = (name: string, iface: string): LinkConfig => ({
-  name,
-  interface: iface,
-  weight: 1,
-  tier: 1,
-  masquerade: true,
-  masquerade6: false,
-  prefixes6: [],
-  dns: [],
-  routes: [],
-  flushConntrack: true,
-});
-
-const config: Config = {
-  file: '/etc/multiwan/multiwan.toml',
-  lan: ['192.168.10.0/24'],
-  markMask: 0x3f00,
-  tableBase: 200,
-  rulePriority: 1000,
-  balance: 'connection',
-  policies: [],
-  files: [],
-  links: [link('isp1', 'ppp0'), link('isp2', 'ppp1'), link('cable', 'eth1')],
-};
+const config = configOf([link('isp1', 'ppp0'), link('isp2', 'ppp1'), link('cable', 'eth1')]);
 
 describe('matchLink', () => {
   it.each([
