@@ -44,12 +44,14 @@ export function parseDhcpcdEvent(env: Env): LinkEvent | undefined {
     return { ...base, action: 'up', families: [4], v4: { local, ...(gateway ? { gateway } : {}) } };
   }
   if (reason === 'ROUTERADVERT') {
-    // An advertisement received (if_up) or expired (if_down): the router is the next hop.
+    // An advertisement received (if_up) or expired (if_down): the router is the next hop. Only the router: its
+    // nd1_addr1 is the SLAAC address beside the DHCPv6 lease's, and reporting it as the link's address made every
+    // advertisement replace the lease's address and drop the delegated prefixes (a changed address starts the
+    // family afresh) until the next RENEW6. The transition reads an address from the interface when none is known.
     if (env.if_down === 'true') return { ...base, action: 'down', families: [6] };
     const gateway = envAddress(env, 'nd1_from', 6);
     if (!gateway) return undefined;
-    const local = envAddress(env, 'nd1_addr1', 6);
-    return { ...base, action: 'up', families: [6], v6: { gateway, ...(local ? { local } : {}) } };
+    return { ...base, action: 'up', families: [6], v6: { gateway } };
   }
   const local = envAddress(env, 'new_dhcp6_ia_na1_ia_addr1', 6);
   const prefixes = delegatedPrefixes(env);

@@ -124,6 +124,10 @@ function applyInput(
   const event = input.event;
   if (event.action === 'down') {
     let next = state;
+    if (next?.pending6 && event.families.includes(6)) {
+      const { pending6: _dropped, ...rest } = next;
+      next = rest;
+    }
     if (!isUp(next)) return next;
     for (const family of event.families) next = withFamily(next, family, undefined);
     return isUp(next) ? next : wentDown(next, now);
@@ -144,11 +148,23 @@ function applyInput(
   if (!families.length) {
     throw new ConfigError(`interface ${event.iface} has no global address (ip addr show dev ${event.iface}); bring it up first, or give one with --local`);
   }
+  let pending: FamilyState | undefined;
   for (const family of families) {
-    const fs = familyFromEvent(link, event, family, iface, sameIface ? familyState(state, family) : undefined, notes);
-    if (fs) next = withFamily(next, family, fs);
+    // IPv6 learned piecemeal: what was pending (a lease that came before the router) counts as known.
+    const previous = (sameIface ? familyState(state, family) : undefined) ?? (family === 6 && state?.iface === event.iface ? state.pending6 : undefined);
+    const fs = familyFromEvent(link, event, family, iface, previous, notes);
+    if (fs && 'pending' in fs) pending = fs.pending;
+    else if (fs) next = withFamily(next, family, fs);
   }
-  return isUp(next) ? next : state;
+  if (next.v6 || !pending) {
+    const { pending6: _routed, ...rest } = next;
+    next = rest;
+  } else next = { ...next, pending6: pending };
+  if (isUp(next)) return next;
+  // Nothing routed yet; a pending IPv6 lease is still worth recording.
+  if (!pending) return state;
+  const base = state ?? { link: link.name, iface: event.iface, kind: event.kind, since: now };
+  return { ...base, iface: event.iface, kind: event.kind, pending6: pending };
 }
 
 /**
@@ -163,9 +179,12 @@ function familyFromEvent(
   iface: LiveInterface,
   previous: FamilyState | undefined,
   notes: string[],
-): FamilyState | undefined {
+): FamilyState | { pending: FamilyState } | undefined {
   const said = compact((family === 4 ? event.v4 : event.v6) ?? {});
-  const known: FamilyState = said.local && previous?.local && said.local !== previous.local ? said : { ...previous, ...said };
+  // Another address starts the family afresh, but an IPv6 router is the link's, not the address's.
+  const fresh = !!said.local && !!previous?.local && said.local !== previous.local;
+  const kept: FamilyState = family === 6 && previous ? compact({ gateway: previous.gateway, peer: previous.peer }) : {};
+  const known: FamilyState = fresh ? { ...kept, ...said } : { ...previous, ...said };
   const global = liveAddresses(iface, family);
   const who = `${link.name}: ${event.iface}`;
   if (said.local && !holds(iface, said.local)) {
@@ -185,8 +204,8 @@ function familyFromEvent(
   // The next hop: the peer (pppd), the gateway said, or the router main learned from advertisements.
   const gateway = known.gateway ?? (known.peer ? undefined : iface.routers6[0]);
   if (!known.peer && !gateway && !iface.pointToPoint) {
-    notes.push(`${who} has no IPv6 router yet (no gateway given, no router advertisement); its IPv6 is not brought up`);
-    return undefined;
+    notes.push(`${who} has no IPv6 router yet (no gateway given, no router advertisement); its IPv6 waits for one`);
+    return { pending: compact({ ...known, ...(local ? { local } : {}) }) };
   }
   return compact({ ...known, ...(local ? { local } : {}), ...(gateway ? { gateway } : {}) });
 }

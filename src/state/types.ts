@@ -31,6 +31,11 @@ export interface LinkState {
   v4?: FamilyState & { local: string };
   /** Present while the link is up in IPv6. */
   v6?: FamilyState;
+  /**
+   * What an IPv6 event reported (a DHCPv6 lease, a delegated prefix) while no
+   * router was known yet: kept, not routed, until an event brings the router.
+   */
+  pending6?: FamilyState;
   /** ISO time the link last came up or went down. */
   since: string;
   /** The monitor's verdict: false takes an up link out of service (absent: healthy). */

@@ -106,12 +106,26 @@ describe('nextLinkState: other link kinds', () => {
     expect(renewed.changed).toBe(true);
   });
 
-  it('DHCPv6 without a router: the router from advertisements (main\'s default via eth1); without one, IPv6 is not brought up', () => {
+  it('DHCPv6 without a router: the router from advertisements (main\'s default via eth1); without one, the lease waits for one', () => {
     const six = dhcp({ families: [6], reason: 'dhclient BOUND6', v6: { local: '2001:db8:1::5', prefixes: ['2001:db8:1:100::/56'] } });
     expect(nextLinkState(cable, undefined, six, eth1(['2001:db8:1::5/128'], ['fe80::1']), NOW).state?.v6).toEqual({ local: '2001:db8:1::5', prefixes: ['2001:db8:1:100::/56'], gateway: 'fe80::1' });
     const none = nextLinkState(cable, undefined, six, eth1(['2001:db8:1::5/128']), NOW);
-    expect(none.state).toBeUndefined();
-    expect(none.notes).toEqual(['cable: eth1 has no IPv6 router yet (no gateway given, no router advertisement); its IPv6 is not brought up']);
+    expect(none.state).toEqual({ link: 'cable', iface: 'eth1', kind: 'dhcp', since: NOW, pending6: { local: '2001:db8:1::5', prefixes: ['2001:db8:1:100::/56'] } });
+    expect(none.transitions).toEqual([]);
+    expect(none.notes).toEqual(['cable: eth1 has no IPv6 router yet (no gateway given, no router advertisement); its IPv6 waits for one']);
+    // The advertisement that brings the router (dhcpcd's ROUTERADVERT) brings the waiting lease up with it.
+    const ra = nextLinkState(cable, none.state, dhcp({ families: [6], reason: 'dhcpcd ROUTERADVERT', v6: { gateway: 'fe80::1' } }), eth1(['2001:db8:1::5/128', '2001:db8:1::abcd/64']), NOW);
+    expect(ra.state?.v6).toEqual({ local: '2001:db8:1::5', prefixes: ['2001:db8:1:100::/56'], gateway: 'fe80::1' });
+    expect(ra.state?.pending6).toBeUndefined();
+    expect(ra.transitions.map((t) => t.event)).toEqual(['up']);
+    // A release before any router: nothing left waiting.
+    expect(nextLinkState(cable, none.state, dhcp({ action: 'down', families: [6], reason: 'dhclient RELEASE6' }), eth1(), NOW).state?.pending6).toBeUndefined();
+  });
+
+  it('a new IPv6 address keeps the router already learned (the router is the link\'s, not the address\'s)', () => {
+    const up6 = nextLinkState(cable, undefined, dhcp({ families: [6], v6: { local: '2001:db8:1::5', gateway: 'fe80::1' } }), eth1(['2001:db8:1::5/128', '2001:db8:1::6/128']), NOW).state!;
+    const renewed = nextLinkState(cable, up6, dhcp({ families: [6], reason: 'dhclient RENEW6', v6: { local: '2001:db8:1::6' } }), eth1(['2001:db8:1::5/128', '2001:db8:1::6/128']), NOW).state!;
+    expect(renewed.v6).toEqual({ gateway: 'fe80::1', local: '2001:db8:1::6' });
   });
 
   it('a renewal that repeats only part of what is known keeps the rest (dhcpcd: the router came with ROUTERADVERT, the prefix with BOUND6)', () => {

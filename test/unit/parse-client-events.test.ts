@@ -72,8 +72,9 @@ describe('parseDhcpcdEvent', () => {
       new_dhcp6_ia_pd1_prefix1: '2001:db8:1::', new_dhcp6_ia_pd1_prefix1_length: '48', new_dhcp6_ia_pd1_prefix1_pltime: '300',
       new_dhcp6_ia_pd2_prefix1: '2001:db8:1:100::', new_dhcp6_ia_pd2_prefix1_length: '56',
     })).toMatchObject({ action: 'up', families: [6], v6: { local: '2001:db8:ff01::1c2', prefixes: ['2001:db8:1::/48', '2001:db8:1:100::/56'] } });
-    expect(parseDhcpcdEvent({ reason: 'ROUTERADVERT', interface: 'eth1', protocol: 'ra', if_up: 'true', nd1_from: 'fe80::6d:77ff:fe00:101', nd1_addr1: '2001:db8:ff01:0:80e7:d64a:b587:1fa2/64' })).toMatchObject({
-      action: 'up', families: [6], v6: { gateway: 'fe80::6d:77ff:fe00:101', local: '2001:db8:ff01:0:80e7:d64a:b587:1fa2' },
+    // The router only: the SLAAC address in nd1_addr1 must not replace the DHCPv6 lease's address (and its prefixes).
+    expect(parseDhcpcdEvent({ reason: 'ROUTERADVERT', interface: 'eth1', protocol: 'ra', if_up: 'true', nd1_from: 'fe80::6d:77ff:fe00:101', nd1_addr1: '2001:db8:ff01:0:80e7:d64a:b587:1fa2/64' })?.v6).toEqual({
+      gateway: 'fe80::6d:77ff:fe00:101',
     });
     // The piece of the prefix dhcpcd put on the LAN port: not an uplink's event.
     expect(parseDhcpcdEvent({ reason: 'DELEGATED6', interface: 'lan0', protocol: 'dhcp6', new_delegated_dhcp6_prefix: '2001:db8:1:1::1/64' })).toBeUndefined();
