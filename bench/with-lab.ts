@@ -20,9 +20,16 @@ export async function withBenchLab<T>(options: LabOptions, work: (lab: Lab) => P
     return FAILED;
   }
   const lab = await createLab(options);
-  const onSignal = (): void => void lab.destroy().finally(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // Under tsx, Ctrl-C arrives twice (from the terminal, and relayed by tsx): a
+  // second signal must not end the process half-way through the clean-up.
+  let stopping = false;
+  const onSignal = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void lab.destroy().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     return await work(lab);
   } catch (error) {

@@ -55,14 +55,23 @@ nft -f - <<NFT
 table inet multiwan
 flush table inet multiwan
 table inet multiwan {
+  counter in_isp1 {
+  }
+  counter out_isp1 {
+  }
   chain stamp {
     return comment "plan 0"
+  }
+  chain classify {
+    iifname "$IFACE" ct mark set ct mark & 0xffffc0ff | 0x100 return comment "isp1"
+    ip daddr { $LAN } return
   }
   chain policies {
   }
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
-    iifname "$IFACE" ct state new ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
+    counter name iifname map { "$IFACE" : "in_isp1" }
+    ct state new jump classify
     iifname { "$IFACE" } return
     ip daddr { $LAN } return
     ct mark & 0x3f00 == 0x100 meta mark set meta mark & 0xffffc0ff | 0x100 comment "isp1"
@@ -74,12 +83,13 @@ table inet multiwan {
   }
   chain postrouting {
     type filter hook postrouting priority mangle; policy accept;
+    counter name oifname map { "$IFACE" : "out_isp1" }
     ct mark & 0x3f00 != 0x0 return
     oifname "$IFACE" ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
   }
   chain nat_postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    oifname { "$IFACE" } masquerade
+    meta nfproto ipv4 oifname { "$IFACE" } masquerade
   }
 }
 NFT

@@ -48,6 +48,8 @@ function shapeOf(plan: NftPlan): string[] {
     ...counters.map((name) => `  counter ${name} {\n  }`),
     '  chain stamp {',
     '  }',
+    '  chain classify {',
+    '  }',
     '  chain policies {',
     '  }',
     '  chain prerouting {',
@@ -122,6 +124,14 @@ function nftRules(plan: NftPlan): string[] {
   const probes = plan.steps.flatMap((s) => (s.kind === 'probes' ? s.pairs : []));
   const add = (chain: string, rules: string[]) => rules.map((rule) => `add rule ${T} ${chain} ${rule}`);
   const toPolicies = policies.length ? ['ct state new jump policies'] : [];
+  // A new connection's link is decided once, in `classify`; an established
+  // packet (nearly all of them) only has its connection's mark restored.
+  const classify = [
+    ...plan.links.map((l) => `iifname "${l.iface}" ct mark set ct mark & ${keep} | ${hex(l.mark)} return comment "${l.name}"`),
+    ...lanReturns,
+    ...(policies.length ? ['jump policies'] : []),
+    ...sourceBalanceRules(plan, keep),
+  ];
   const masquerade = ([4, 6] as const).flatMap((family) => {
     const links = plan.links.filter((l) => l.masquerade[family]);
     return links.length ? [`meta nfproto ipv${family} oifname ${ifaceSet(links)} masquerade`] : [];
@@ -129,13 +139,12 @@ function nftRules(plan: NftPlan): string[] {
   return [
     ...add('prerouting', [
       count('in'),
-      ...plan.links.map((l) => `iifname "${l.iface}" ct state new ${setMark('ct', l)}`),
+      'ct state new jump classify',
       `iifname ${ifaceSet(plan.links)} return`,
       ...lanReturns,
       ...restore,
-      ...toPolicies,
-      ...sourceBalanceRules(plan, keep),
     ]),
+    ...add('classify', classify),
     ...add('output', [...lanReturns, ...restore, ...(toPolicies.length ? probeReturns(probes) : []), ...toPolicies, ...ownSources(plan, keep, mask)]),
     ...add('policies', policies.flatMap((policy) => policyRules(policy, keep))),
     ...add('postrouting', [
@@ -163,7 +172,7 @@ function sourceBalanceRules(plan: NftPlan, keep: string): string[] {
       const mine = buckets.flatMap((mark, bucket) => (mark === link.mark ? [bucket] : []));
       if (!mine.length) return [];
       const both = `meta mark set meta mark & ${keep} | ${hex(link.mark)} ct mark set ct mark & ${keep} | ${hex(link.mark)}`;
-      return [`meta nfproto ipv${family} ct state new ${hash} { ${mine.join(', ')} } ${both} comment "source balance: ${link.name}"`];
+      return [`meta nfproto ipv${family} ${hash} { ${mine.join(', ')} } ${both} comment "source balance: ${link.name}"`];
     })];
   });
 }

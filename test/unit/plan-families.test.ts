@@ -155,7 +155,7 @@ describe('source balancing: buckets by weighted rendezvous hashing', () => {
     const script = renderNft(planRouting(cfg, { isp1: isp1Up, isp2: isp2Up }, ids).nft);
     const rules = script.split('\n').filter((l) => l.includes('source balance'));
     expect(rules).toHaveLength(2);
-    expect(rules[0]).toMatch(/^add rule inet multiwan prerouting meta nfproto ipv4 ct state new jhash ip saddr mod 128 seed 0x6d77616e \{ [\d, ]+ \} meta mark set meta mark & 0xffffc0ff \| 0x100 ct mark set ct mark & 0xffffc0ff \| 0x100 comment "source balance: isp1"$/);
+    expect(rules[0]).toMatch(/^add rule inet multiwan classify meta nfproto ipv4 jhash ip saddr mod 128 seed 0x6d77616e \{ [\d, ]+ \} meta mark set meta mark & 0xffffc0ff \| 0x100 ct mark set ct mark & 0xffffc0ff \| 0x100 comment "source balance: isp1"$/);
     const none = renderNft(planRouting({ ...cfg, balance: 'connection' }, { isp1: isp1Up, isp2: isp2Up }, ids).nft);
     expect(none).not.toContain('jhash');
   });

@@ -20,6 +20,8 @@ describe('renderNft', () => {
   }
   chain stamp {
   }
+  chain classify {
+  }
   chain policies {
   }
   chain prerouting {
@@ -37,12 +39,14 @@ describe('renderNft', () => {
 }
 flush table inet multiwan
 add rule inet multiwan prerouting counter name iifname map { "ppp0" : "in_isp1", "ppp1" : "in_isp2" }
-add rule inet multiwan prerouting iifname "ppp0" ct state new ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
-add rule inet multiwan prerouting iifname "ppp1" ct state new ct mark set ct mark & 0xffffc0ff | 0x200 comment "isp2"
+add rule inet multiwan prerouting ct state new jump classify
 add rule inet multiwan prerouting iifname { "ppp0", "ppp1" } return
 add rule inet multiwan prerouting ip daddr { 192.168.10.0/24 } return
 add rule inet multiwan prerouting ct mark & 0x3f00 == 0x100 meta mark set meta mark & 0xffffc0ff | 0x100 comment "isp1"
 add rule inet multiwan prerouting ct mark & 0x3f00 == 0x200 meta mark set meta mark & 0xffffc0ff | 0x200 comment "isp2"
+add rule inet multiwan classify iifname "ppp0" ct mark set ct mark & 0xffffc0ff | 0x100 return comment "isp1"
+add rule inet multiwan classify iifname "ppp1" ct mark set ct mark & 0xffffc0ff | 0x200 return comment "isp2"
+add rule inet multiwan classify ip daddr { 192.168.10.0/24 } return
 add rule inet multiwan output ip daddr { 192.168.10.0/24 } return
 add rule inet multiwan output ct mark & 0x3f00 == 0x100 meta mark set meta mark & 0xffffc0ff | 0x100 comment "isp1"
 add rule inet multiwan output ct mark & 0x3f00 == 0x200 meta mark set meta mark & 0xffffc0ff | 0x200 comment "isp2"
@@ -51,7 +55,7 @@ add rule inet multiwan postrouting ct mark & 0x3f00 != 0x0 return
 add rule inet multiwan postrouting oifname "ppp0" ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
 add rule inet multiwan postrouting oifname "ppp1" ct mark set ct mark & 0xffffc0ff | 0x200 comment "isp2"
 add rule inet multiwan nat_postrouting meta nfproto ipv4 oifname { "ppp0", "ppp1" } masquerade
-add rule inet multiwan stamp return comment "plan 6bb6cb5e"
+add rule inet multiwan stamp return comment "plan 9254b448"
 `);
   });
 
