@@ -1,0 +1,149 @@
+// An experiment beside bench/dataplane.ts (not part of `npm run bench`):
+// would dispatching by verdict maps make multiwan's per-packet cost flat in
+// the number of links? Five routers head to head (dataplane.ts explains the
+// method), for 2 and 8 links, UDP established and always-new:
+//
+//   bare       one default route and one masquerade rule;
+//   multiwan   dist/ip-up, as shipped: per link, a rule for the WAN-in mark,
+//              one for the mark restore (prerouting and output) and one for
+//              the outbound pin, and the per-interface counters as maps;
+//   vmap       the same router with its table rewritten to dispatch once per
+//              hook: `iifname vmap`, `ct mark & MASK vmap`, `oifname vmap`
+//              into per-link chains that hold the link's counter and set
+//              constants (nft cannot copy a masked runtime value: DESIGN.md);
+//   vmap-pre   the same, but postrouting left as shipped (it only does per-link
+//              work for packets of connections not yet pinned);
+//   routing    multiwan's rules and routes with no nft marks at all (only a
+//              masquerade rule): what policy routing itself costs.
+//
+//   tsx bench/dataplane-vmap.ts [--rounds N]
+//
+// The vmap table is written here for a plain config (no policies, no source
+// balance) with the default mark_mask; it checks the shipped table has the
+// marks it assumes first. Needs root, iperf3 and socat.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { needsRoot, run } from '../test/lab/lab.js';
+import { summarize } from './stats.js';
+import { ADDR, createDataplaneLab, setupBare, setupMultiwan, type DataplaneLab, type Network } from './dataplane-lab.js';
+import { measure, startSender, stopSender, type Sender, type TrafficKind } from './dataplane-traffic.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const IP_UP = path.join(ROOT, 'dist/ip-up');
+const MASK = 0x3f00;
+const ROUTERS = ['bare', 'multiwan', 'vmap', 'vmap-pre', 'routing'] as const;
+type Router = (typeof ROUTERS)[number];
+
+const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+const config = (links: number): string =>
+  `lan = ["${ADDR.lan}"]\n` + Array.from({ length: links }, (_, i) => `\n[link.isp${i + 1}]\ninterface = "ppp${i}"\n`).join('');
+
+function vmapTable(net: Network, postrouting: boolean): string {
+  const keep = hex(~MASK);
+  const links = net.uplinks.map((u) => ({ name: `isp${u.n}`, iface: u.iface, mark: hex(u.n << 8) }));
+  const chains = links.flatMap((l) => [
+    `  chain in_${l.name} {\n    counter name in_${l.name}\n    ct state new ct mark set ct mark & ${keep} | ${l.mark}\n    accept\n  }`,
+    `  chain restore_${l.name} {\n    meta mark set meta mark & ${keep} | ${l.mark}\n  }`,
+    `  chain out_${l.name} {\n    counter name out_${l.name}\n    ct mark & ${hex(MASK)} != 0x0 return\n    ct mark set ct mark & ${keep} | ${l.mark}\n  }`,
+  ]);
+  const restore = `ct mark & ${hex(MASK)} vmap { ${links.map((l) => `${l.mark} : jump restore_${l.name}`).join(', ')} }`;
+  return `delete table inet multiwan
+table inet multiwan {
+${links.map((l) => `  counter in_${l.name} { }\n  counter out_${l.name} { }`).join('\n')}
+${chains.join('\n')}
+  chain prerouting {
+    type filter hook prerouting priority mangle; policy accept;
+    iifname vmap { ${links.map((l) => `"${l.iface}" : jump in_${l.name}`).join(', ')} }
+    ip daddr ${ADDR.lan} return
+    ${restore}
+  }
+  chain output {
+    type route hook output priority mangle; policy accept;
+    ip daddr ${ADDR.lan} return
+    ${restore}
+  }
+  chain postrouting {
+    type filter hook postrouting priority mangle; policy accept;
+${postrouting
+    ? `    oifname vmap { ${links.map((l) => `"${l.iface}" : jump out_${l.name}`).join(', ')} }`
+    : [
+        `    counter name oifname map { ${links.map((l) => `"${l.iface}" : "out_${l.name}"`).join(', ')} }`,
+        `    ct mark & ${hex(MASK)} != 0x0 return`,
+        ...links.map((l) => `    oifname "${l.iface}" ct mark set ct mark & ${keep} | ${l.mark}`),
+      ].join('\n')}
+  }
+  chain nat_postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    meta nfproto ipv4 oifname { ${links.map((l) => `"${l.iface}"`).join(', ')} } masquerade
+  }
+}
+`;
+}
+
+const routingTable = (net: Network): string => `delete table inet multiwan
+table inet multiwan {
+  chain nat_postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    meta nfproto ipv4 oifname { ${net.uplinks.map((u) => `"${u.iface}"`).join(', ')} } masquerade
+  }
+}
+`;
+
+async function setup(lab: DataplaneLab, router: Router): Promise<void> {
+  const net = lab.networks[router]!;
+  if (router === 'bare') return setupBare(net);
+  await setupMultiwan(lab, net, config(net.uplinks.length), IP_UP);
+  if (router === 'multiwan') return;
+  const shipped = (await run(['ip', 'netns', 'exec', net.ns.rtr, 'nft', 'list', 'table', 'inet', 'multiwan'])).stdout;
+  for (const u of net.uplinks) {
+    const restore = `ct mark & ${hex(MASK)} == ${hex(u.n << 8)} meta mark set`;
+    if (!shipped.includes(restore)) throw new Error(`the shipped table has no "${restore}" for isp${u.n}: this experiment's assumptions are stale`);
+  }
+  const table = router === 'routing' ? routingTable(net) : vmapTable(net, router === 'vmap');
+  await run(['ip', 'netns', 'exec', net.ns.rtr, 'nft', '-f', '-'], { input: table });
+}
+
+async function main(): Promise<number> {
+  const reason = needsRoot();
+  if (reason) throw new Error(reason);
+  const i = process.argv.indexOf('--rounds');
+  const rounds = i > 0 ? Number(process.argv[i + 1]) : 8;
+  console.log(`head to head, ${rounds} rounds of 800 ms; ratio to the bare router in the same window: median (min-max)\n`);
+  for (const links of [2, 8]) {
+    const lab = await createDataplaneLab([...ROUTERS], links);
+    // kept installed: Ctrl-C arrives twice under tsx (see dataplane.ts)
+    const onSignal = (): void => void lab.destroy().finally(() => process.exit(130));
+    process.on('SIGINT', onSignal);
+    try {
+      for (const r of ROUTERS) await setup(lab, r);
+      for (const kind of ['udp', 'udp-new'] as TrafficKind[]) {
+        const senders: Sender[] = [];
+        try {
+          for (const r of ROUTERS) senders.push(await startSender(lab.networks[r]!, kind, rounds * 2 + 30));
+          const ratio: number[][] = ROUTERS.map(() => []);
+          await measure(senders, 250, 800);
+          for (let k = 0; k < rounds; k++) {
+            const w = await measure(senders, 250, 800);
+            w.forEach((x, j) => ratio[j]!.push(x.pps / w[0]!.pps));
+          }
+          const cells = ROUTERS.slice(1).map((r, j) => {
+            const s = summarize(ratio[j + 1]!);
+            return `${r} ${s.median.toFixed(3)} (${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
+          });
+          console.log(`${links} links  ${kind.padEnd(8)} ${cells.join('   ')}`);
+        } finally {
+          await Promise.all(senders.map(stopSender));
+        }
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      await lab.destroy();
+    }
+  }
+  return 0;
+}
+
+process.exitCode = await main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  return 1;
+});
