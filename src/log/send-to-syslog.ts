@@ -1,9 +1,10 @@
 /**
  * Hooks have no terminal: what they say also goes to syslog (the journal on
  * systemd machines), tag `multiwan`, one message a line, through one
- * `logger` process fed on stdin. Waits until logger has taken the lines, at
- * most `timeoutMs`; a missing or failing logger is never an error of the
- * event being logged.
+ * `logger` process fed on stdin. It returns once the lines are in logger's
+ * pipe (logger reads them after we exit, if need be), at most `timeoutMs`:
+ * a hook does not wait for logger to finish, and a missing or failing logger
+ * is never an error of the event being logged.
  */
 import { spawn } from 'node:child_process';
 
@@ -16,17 +17,22 @@ export function sendToSyslog(lines: readonly string[], priority: Priority = 'inf
     try {
       child = spawn('logger', ['-t', 'multiwan', '-p', `daemon.${priority}`], {
         shell: false,
+        detached: true,
         stdio: ['pipe', 'ignore', 'ignore'],
         env: { LC_ALL: 'C', PATH: process.env.PATH || '/usr/sbin:/usr/bin:/sbin:/bin' },
-        timeout: timeoutMs,
-        killSignal: 'SIGKILL',
       });
     } catch {
       return resolve();
     }
-    child.on('error', () => resolve());
-    child.on('close', () => resolve());
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(lines.map((line) => line.replace(/[\r\n]+/g, ' ')).join('\n') + '\n');
+    const timer = setTimeout(resolve, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    child.on('error', done);
+    child.unref();
+    child.stdin.on('error', done);
+    // 'finish': every byte handed to the pipe (usually at once: a few lines fit its buffer).
+    child.stdin.end(lines.map((line) => line.replace(/[\r\n]+/g, ' ')).join('\n') + '\n', done);
   });
 }
