@@ -108,7 +108,8 @@ async function explainEach(l: Lab, hosts: readonly string[], server: string): Pr
  * bucket of every host, read back with conntrack after the connections.
  */
 async function recordKernelBuckets(l: Lab, family: 4 | 6): Promise<string> {
-  const listing = (await l.exec(l.ns.rtr, ['nft', 'list', 'chain', 'inet', 'multiwan', 'prerouting'])).stdout;
+  // The hash rules sit in the chain only new connections enter.
+  const listing = (await l.exec(l.ns.rtr, ['nft', 'list', 'chain', 'inet', 'multiwan', 'classify'])).stdout;
   const hashes = [...listing.matchAll(/(jhash .+? mod \d+ seed 0x[0-9a-f]+)/g)].map((m) => m[1]!);
   const hash = hashes.find((h) => (family === 4 ? / ip saddr /.test(h) : !/ ip saddr /.test(h)));
   expect(hash, `the router's IPv${family} source-balance hash in:\n${listing}`).toBeDefined();

@@ -169,7 +169,8 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
       exec(ns.rtr, ['ip', 'route', 'show', 'table', 'all']),
       exec(ns.rtr, ['nft', 'list', 'ruleset']),
     ]);
-    return { rules: rules.stdout, routes: routes.stdout, nft: nft.stdout };
+    // Counter values move with any packet; a snapshot is the ruleset, not the traffic.
+    return { rules: rules.stdout, routes: routes.stdout, nft: nft.stdout.replace(/packets \d+ bytes \d+/g, 'packets - bytes -') };
   };
 
   const destroy: Lab['destroy'] = () => {

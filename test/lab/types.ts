@@ -72,6 +72,7 @@ export interface Lab {
   /** The carrier of an uplink: its ISP end goes down or up. */
   carrier(iface: string, up: boolean): Promise<void>;
   whoami(opts?: WhoamiOptions): Promise<Record<string, number>>;
+  /** `ip rule`, `ip route show table all` and `nft list ruleset` of the router (counter values blanked). */
   snapshot(): Promise<{ rules: string; routes: string; nft: string }>;
   destroy(): Promise<void>;
 }
