@@ -41,11 +41,11 @@
 //
 // Needs root, iperf3 and socat; never touches the root network namespace.
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { needsRoot, run } from '../test/lab/lab.js';
-import { benchEnv } from './with-lab.js';
+import { benchEnv, runBench, writeResults } from './with-lab.js';
 import { cpuMark, othersCpus } from './cpu.js';
 import { round1, round2, summarize, type Summary } from './stats.js';
 import { ADDR, createDataplaneLab, setupBare, setupMultiwan, type DataplaneLab, type Network } from './dataplane-lab.js';
@@ -383,13 +383,8 @@ async function main(): Promise<number> {
     verdict: missed.length ? 'MISS' : 'PASS',
     seconds: round1(seconds),
   };
-  await mkdir(path.dirname(OUT), { recursive: true });
-  await writeFile(OUT, JSON.stringify(json, null, 2) + '\n');
-  console.log(`results: ${path.relative(process.cwd(), OUT) || OUT}`);
+  await writeResults(OUT, json);
   return 0;
 }
 
-process.exitCode = await main().catch((err: unknown) => {
-  console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  return 1;
-});
+runBench(main);

@@ -26,12 +26,11 @@
 // in the lab's `mwt*` namespaces (`ip -n`, `ip netns exec`, test/lab/lab.ts).
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { productEnv, run, startBackground, type BackgroundProcess, type Lab } from '../test/lab/lab.js';
-import { BenchError, benchEnv, FAILED, withBenchLab } from './with-lab.js';
+import { BenchError, benchEnv, FAILED, runBench, withBenchLab, writeResults } from './with-lab.js';
 import { cpuMark, othersCpus } from './cpu.js';
 import { MWAN3_DEFAULTS, MWAN3_SOURCE, mwan3FalseOffline, mwan3SilentDeath } from './mwan3.js';
 import { round1, summarize, type Summary } from './stats.js';
@@ -690,9 +689,7 @@ async function main(): Promise<number> {
     verdict: verdict(allPass),
     seconds: round1(seconds),
   };
-  await mkdir(path.dirname(OUT), { recursive: true });
-  await writeFile(OUT, JSON.stringify(json, null, 2) + '\n');
-  console.log(`results: ${path.relative(process.cwd(), OUT) || OUT}`);
+  await writeResults(OUT, json);
   return 0;
 }
 
@@ -707,7 +704,4 @@ function pollPeriod(...sets: DetectionRun[][]): string {
   return per.length ? (per.reduce((a, b) => a + b, 0) / per.length).toFixed(1) : '?';
 }
 
-process.exitCode = await main().catch((err: unknown) => {
-  console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  return 1;
-});
+runBench(main);

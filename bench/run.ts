@@ -17,13 +17,12 @@
 //   npm run bench [-- --rounds N --warmup N]
 //
 // Needs root; never touches the root network namespace (see test/lab/lab.ts).
-import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Lab } from '../test/lab/lab.js';
-import { BenchError, benchEnv, FAILED, withBenchLab } from './with-lab.js';
+import { BenchError, benchEnv, FAILED, runBench, withBenchLab, writeResults } from './with-lab.js';
 import { cpuMark, othersCpus } from './cpu.js';
 import { round1, round2, summarize, type Summary } from './stats.js';
 
@@ -311,13 +310,8 @@ async function main(): Promise<number> {
     verdict: verdict(headline),
     seconds: round1(seconds),
   };
-  await mkdir(path.dirname(OUT), { recursive: true });
-  await writeFile(OUT, JSON.stringify(json, null, 2) + '\n');
-  console.log(`results: ${path.relative(process.cwd(), OUT) || OUT}`);
+  await writeResults(OUT, json);
   return 0;
 }
 
-process.exitCode = await main().catch((err: unknown) => {
-  console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  return 1;
-});
+runBench(main);

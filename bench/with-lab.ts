@@ -1,6 +1,8 @@
 // What the benchmarks share: their own namespace lab, destroyed whatever
 // happens (also on Ctrl-C), and a failed check reported as one line.
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { createLab, needsRoot, run, type Lab, type LabOptions } from '../test/lab/lab.js';
 
 /** A check that failed: the benchmark's figures would mean nothing. */
@@ -57,4 +59,23 @@ export async function benchEnv(othersCpus: number): Promise<Record<string, unkno
     iproute2,
     ping,
   };
+}
+
+/** Writes a benchmark's results as JSON (creating the directory) and says where. */
+export async function writeResults(file: string, json: unknown): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, JSON.stringify(json, null, 2) + '\n');
+  console.log(`results: ${path.relative(process.cwd(), file) || file}`);
+}
+
+/** Runs a benchmark's main: its result is the exit status, and a throw one line and status 1. */
+export function runBench(main: () => Promise<number>): void {
+  void main()
+    .catch((err: unknown) => {
+      console.error(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return 1;
+    })
+    .then((code) => {
+      process.exitCode = code;
+    });
 }
