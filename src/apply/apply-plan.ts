@@ -29,7 +29,7 @@ export interface ApplyOptions {
   /** The stamp of the nft table in force. */
   nftStamp: string;
   /** The named counters the table holds now. */
-  nftCounters?: readonly string[];
+  nftCounters?: Readonly<Record<string, unknown>>;
   dryRun?: boolean;
   sysctlRoot?: string;
 }
@@ -40,7 +40,7 @@ export async function applyPlan(run: Runner, plan: Plan, options: ApplyOptions):
   const ipBatch = { 4: renderIpBatch(options.current[4], plan.ip[4]), 6: renderIpBatch(options.current[6], plan.ip[6]) };
   // Counters of links or policies the plan no longer has go with this transaction.
   const declared = new Set(nftCounterNames(plan.nft));
-  const stale = plan.nft.links.length ? (options.nftCounters ?? []).filter((name) => !declared.has(name)) : [];
+  const stale = plan.nft.links.length ? Object.keys(options.nftCounters ?? {}).filter((name) => !declared.has(name)) : [];
   const nftScript = options.nftStamp === nftStamp(plan.nft) && !stale.length ? '' : renderNft(plan.nft, stale);
   if (options.dryRun) return { ipBatch, nftScript };
 

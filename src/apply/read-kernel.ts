@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { CommandError, InternalError } from '../errors.js';
 import { parseOwned, splitJsonDocuments } from '../plan/parse-owned.js';
-import { ABSENT, parseNftStamp } from '../plan/render-nft.js';
+import { ABSENT, parseNftCounters, parseNftStamp, type Counter } from '../plan/render-nft.js';
 import { PROTO, type Owned, type PerFamily } from '../plan/types.js';
 import { parseInterfaces, type LiveInterfaces } from '../state/live.js';
 import type { Runner } from './run-command.js';
@@ -16,8 +16,8 @@ export interface KernelView {
   interfaces: LiveInterfaces;
   /** The plan stamp of `table inet multiwan` (ABSENT when there is none). */
   nftStamp: string;
-  /** The named counters the table holds (those a plan no longer declares are deleted). */
-  nftCounters: string[];
+  /** The named counters the table holds, with their values (those a plan no longer declares are deleted). */
+  nftCounters: Record<string, Counter>;
 }
 
 const owned = `rule show\nroute show table all proto ${PROTO}\n`;
@@ -41,7 +41,7 @@ export async function readKernel(run: Runner, options: { ipv6?: boolean } = {}):
     owned: { 4: parseOwned(docs4[0], docs4[1], 4), 6: parseOwned(docs6[0], docs6[1], 6) },
     interfaces: parseInterfaces(docs4[3], [docs4[2], docs6[2]], docs6[3]),
     nftStamp: stamp.exitCode === 0 ? parseNftStamp(stamp.stdout) : ABSENT,
-    nftCounters: stamp.exitCode === 0 ? [...stamp.stdout.matchAll(/^\s*counter (\S+) \{/gm)].map((m) => m[1]!) : [],
+    nftCounters: stamp.exitCode === 0 ? parseNftCounters(stamp.stdout) : {},
   };
 }
 

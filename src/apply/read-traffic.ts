@@ -1,39 +1,10 @@
 /**
- * What `multiwan status` reads besides the routing: the named counters of
- * `table inet multiwan` (packets and bytes per link and direction, new
- * connections per policy), and the connections conntrack holds per mark, in
- * both families. Either may be unavailable (no table yet, no conntrack): the
- * report then says so instead of failing. Parsing is pure.
+ * What `multiwan status` reads besides the routing and the nft counters (those
+ * come with the read-back round): the connections conntrack holds per mark,
+ * in both families. Without conntrack the report says so instead of failing.
+ * Parsing is pure.
  */
 import type { Runner } from './run-command.js';
-
-export interface Counter {
-  packets: number;
-  bytes: number;
-}
-
-export async function readCounters(run: Runner): Promise<Record<string, Counter> | undefined> {
-  try {
-    const { stdout, exitCode } = await run(['nft', '-j', 'list', 'counters', 'table', 'inet', 'multiwan'], { okCodes: [0, 1] });
-    return exitCode === 0 ? parseCounters(stdout) : {};
-  } catch {
-    return undefined;
-  }
-}
-
-export function parseCounters(json: string): Record<string, Counter> {
-  const out: Record<string, Counter> = {};
-  try {
-    const doc = JSON.parse(json) as { nftables?: { counter?: { name?: string; table?: string; packets?: number; bytes?: number } }[] };
-    for (const item of doc.nftables ?? []) {
-      const c = item.counter;
-      if (c?.name && c.table === 'multiwan') out[c.name] = { packets: c.packets ?? 0, bytes: c.bytes ?? 0 };
-    }
-  } catch {
-    // an unreadable answer counts nothing
-  }
-  return out;
-}
 
 /** Connections per family and mark (the mark masked), as `conntrack -L` lists them. */
 export async function countConnections(run: Runner, mask: number): Promise<Record<4 | 6, Map<number, number>> | undefined> {

@@ -119,7 +119,8 @@ function cacheKey(file: string, stats: Stats): string {
   return [build, file, stats.dev, stats.ino, stats.size, stats.mtimeMs, stats.ctimeMs].join('|');
 }
 
-function depKey(file: string): string {
+/** A file's identity for the cache and for whoever follows the config (the monitor): 'missing' when it is not there. */
+export function depKey(file: string): string {
   try {
     return cacheKey(file, statSync(file));
   } catch {

@@ -18,9 +18,9 @@ import { assignIds, linkNumbers } from '../plan/assign-ids.js';
 import { planFlush } from '../plan/plan-flush.js';
 import { planRouting } from '../plan/plan-routing.js';
 import type { Plan } from '../plan/types.js';
-import { nextLinkState, type LinkInput, type Transition } from '../state/next-link-state.js';
+import { nextLinkStates, type LinkInput, type Transition } from '../state/next-link-state.js';
 import { ensureStateDir, readLinkIds, readLinkStates, writeLinkIds, writeLinkState } from '../state/state-store.js';
-import type { LinkState, LinkStates } from '../state/types.js';
+import type { LinkStates } from '../state/types.js';
 import { withLock } from '../state/with-lock.js';
 import type { Context } from './context.js';
 
@@ -61,19 +61,7 @@ export async function changeLinks(
     const kernel = await readKernel(ctx.run);
     const now = ctx.now().toISOString();
 
-    const states: Record<string, LinkState> = { ...recorded };
-    const changed: LinkState[] = [];
-    const notes: string[] = [];
-    const transitions: Transition[] = [];
-    for (const link of config.links) {
-      const linkInput: LinkInput = link.name !== target ? { kind: 'refresh' } : inputFor(config, input);
-      const next = nextLinkState(link, recorded[link.name], linkInput, kernel.interfaces, now);
-      notes.push(...next.notes);
-      transitions.push(...next.transitions);
-      if (!next.changed || !next.state) continue;
-      states[link.name] = next.state;
-      changed.push(next.state);
-    }
+    const { states, changed, notes, transitions } = nextLinkStates(config, recorded, target, inputFor(config, input), kernel.interfaces, now);
 
     const plan = planRouting(config, states, ids);
     const applied = await applyPlan(ctx.run, plan, {

@@ -8,9 +8,9 @@ import type { Config } from '../config/types.js';
 import { assignIds } from '../plan/assign-ids.js';
 import { planRouting } from '../plan/plan-routing.js';
 import type { Plan } from '../plan/types.js';
-import { nextLinkState } from '../state/next-link-state.js';
+import { nextLinkStates } from '../state/next-link-state.js';
 import { readLinkIds, readLinkStates } from '../state/state-store.js';
-import type { LinkIds, LinkState, LinkStates } from '../state/types.js';
+import type { LinkIds, LinkStates } from '../state/types.js';
 import type { Context } from './context.js';
 
 export interface Current {
@@ -26,12 +26,6 @@ export async function readCurrent(ctx: Context, config: Config): Promise<Current
   const recorded = readLinkStates(ctx.stateDir);
   const ids = assignIds(config, readLinkIds(ctx.stateDir));
   const kernel = await readKernel(ctx.run);
-  const states: Record<string, LinkState> = { ...recorded };
-  const notes: string[] = [];
-  for (const link of config.links) {
-    const next = nextLinkState(link, recorded[link.name], { kind: 'refresh' }, kernel.interfaces, ctx.now().toISOString());
-    if (next.state) states[link.name] = next.state;
-    notes.push(...next.notes);
-  }
+  const { states, notes } = nextLinkStates(config, recorded, undefined, { kind: 'refresh' }, kernel.interfaces, ctx.now().toISOString());
   return { states, ids, plan: planRouting(config, states, ids), kernel, notes };
 }

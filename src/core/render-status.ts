@@ -2,7 +2,7 @@
  * `multiwan status` as text: a table of links, one row each (a second row
  * for a link's IPv6), then the policies. Pure.
  */
-import type { Counter } from '../apply/read-traffic.js';
+import type { Counter } from '../plan/render-nft.js';
 import type { LinkReport, StatusReport } from './status-report.js';
 
 export function renderStatus(report: StatusReport): string {

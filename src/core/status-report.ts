@@ -4,7 +4,7 @@
  * current decision and hits. Pure: built from what read-status gathered.
  * The text, JSON and Prometheus forms are renderings of this one report.
  */
-import type { Counter } from '../apply/read-traffic.js';
+import type { Counter } from '../plan/render-nft.js';
 import type { Family } from '../net/address.js';
 import type { Config } from '../config/types.js';
 import { linkNumbers } from '../plan/assign-ids.js';

@@ -18,8 +18,8 @@
  * - an interface that vanishes or goes administratively down is reported to
  *   the pipeline, which takes its link down (the record is only a cache).
  */
-import { statSync, watch, type FSWatcher } from 'node:fs';
-import { loadConfig } from '../config/load-config.js';
+import { watch, type FSWatcher } from 'node:fs';
+import { depKey, loadConfig } from '../config/load-config.js';
 import type { Config, LinkConfig } from '../config/types.js';
 import { changeLinks } from '../core/change-links.js';
 import type { Context } from '../core/context.js';
@@ -294,16 +294,7 @@ function probeFrom(state: LinkState, link: LinkConfig): { source: string; target
 
 /** Identity of the config file and the files it names, as the config cache keys them. */
 function fileKey(file: string, deps: readonly string[]): string {
-  return [file, ...deps]
-    .map((f) => {
-      try {
-        const s = statSync(f);
-        return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
-      } catch {
-        return 'missing';
-      }
-    })
-    .join('|');
+  return [file, ...deps].map(depKey).join('|');
 }
 
 function messageOf(error: unknown): string {

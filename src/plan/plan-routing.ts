@@ -64,12 +64,6 @@ export function planRouting(config: Config, states: LinkStates, ids: LinkIds): P
   };
 }
 
-/** The nft half of planRouting alone: cheap even when links carry thousands of routes. */
-export function planNft(config: Config, states: LinkStates, ids: LinkIds): NftPlan {
-  const up = upLinks(config, states, ids);
-  return nftFor(config, up, planSteps(config, up, { routes: false }));
-}
-
 /** The decisions, in the order a new connection meets them. */
 function planSteps(config: Config, up: UpLink[], options: { routes: boolean } = { routes: true }): Step[] {
   if (up.length === 0) return [];

@@ -100,6 +100,19 @@ export function nftStamp(plan: NftPlan): string {
   return plan.links.length === 0 ? ABSENT : hashText(nftRules(plan).join('\n'));
 }
 
+/** Packets and bytes a named counter has seen. */
+export interface Counter {
+  packets: number;
+  bytes: number;
+}
+
+/** The named counters in `nft list counters table inet multiwan` output. */
+export function parseNftCounters(listing: string): Record<string, Counter> {
+  const counters: Record<string, Counter> = {};
+  for (const m of listing.matchAll(/^\s*counter (\S+) \{\s*packets (\d+) bytes (\d+)/gm)) counters[m[1]!] = { packets: Number(m[2]), bytes: Number(m[3]) };
+  return counters;
+}
+
 /** The stamp in `nft list chain inet multiwan stamp` output (ABSENT when there is none). */
 export function parseNftStamp(listing: string): string {
   return /comment "plan ([0-9a-f]+)"/.exec(listing)?.[1] ?? ABSENT;

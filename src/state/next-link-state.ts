@@ -16,12 +16,12 @@
  * otherwise; an event for a link already up (pppd renegotiating, a DHCP
  * renewal) keeps the monitor's verdict.
  */
-import type { LinkConfig } from '../config/types.js';
+import type { Config, LinkConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { LinkEvent } from '../events/types.js';
 import type { Family } from '../net/address.js';
 import { liveAddresses, holds, type LiveInterface, type LiveInterfaces } from './live.js';
-import { familyState, isUp, type FamilyState, type LinkState } from './types.js';
+import { familyState, isUp, type FamilyState, type LinkState, type LinkStates } from './types.js';
 
 export type LinkInput =
   | { kind: 'event'; event: LinkEvent }
@@ -43,6 +43,30 @@ export interface NextState {
   notes: string[];
   transitions: Transition[];
   changed: boolean;
+}
+
+/** Every configured link's next state: `input` for the link named `target`, a refresh for the others. */
+export function nextLinkStates(
+  config: Config,
+  recorded: LinkStates,
+  target: string | undefined,
+  input: LinkInput,
+  live: LiveInterfaces,
+  now: string,
+): { states: Record<string, LinkState>; changed: LinkState[]; notes: string[]; transitions: Transition[] } {
+  const states: Record<string, LinkState> = { ...recorded };
+  const changed: LinkState[] = [];
+  const notes: string[] = [];
+  const transitions: Transition[] = [];
+  for (const link of config.links) {
+    const next = nextLinkState(link, recorded[link.name], link.name === target ? input : { kind: 'refresh' }, live, now);
+    notes.push(...next.notes);
+    transitions.push(...next.transitions);
+    if (!next.changed || !next.state) continue;
+    states[link.name] = next.state;
+    changed.push(next.state);
+  }
+  return { states, changed, notes, transitions };
 }
 
 export function nextLinkState(

@@ -150,13 +150,3 @@ describe('planRouting: a link out of service', () => {
     expect(plan.inService).toEqual([]);
   });
 });
-
-describe('planNft', () => {
-  it('is planRouting’s nft half', async () => {
-    const { planNft } = await import('../../src/plan/plan-routing.js');
-    const cases: Record<string, LinkState>[] = [{}, { isp1: isp1Up }, { isp1: { ...isp1Up, healthy: false }, isp2: isp2Up }];
-    for (const states of cases) {
-      expect(planNft(twoLinks, states, ids)).toEqual(planRouting(twoLinks, states, ids).nft);
-    }
-  });
-});

@@ -1,7 +1,8 @@
 // multiwan status: the report built from states, plan, counters and conntrack;
 // its text table, Prometheus form and exit status. Pure.
 import { describe, expect, it } from 'vitest';
-import { countByMark, parseCounters } from '../../src/apply/read-traffic.js';
+import { countByMark } from '../../src/apply/read-traffic.js';
+import { parseNftCounters } from '../../src/plan/render-nft.js';
 import { renderStatusPrometheus } from '../../src/core/render-status-prometheus.js';
 import { renderStatus } from '../../src/core/render-status.js';
 import { buildStatusReport, statusExitCode, type StatusInputs } from '../../src/core/status-report.js';
@@ -93,9 +94,10 @@ describe('renderStatusPrometheus', () => {
 });
 
 describe('reading counters and conntrack', () => {
-  it('nft -j list counters: ours only', () => {
-    expect(parseCounters('{"nftables": [{"metainfo": {}}, {"counter": {"family": "inet", "name": "in_isp1", "table": "multiwan", "handle": 2, "packets": 6, "bytes": 504}}, {"counter": {"name": "x", "table": "filter", "packets": 1, "bytes": 1}}]}')).toEqual({ in_isp1: { packets: 6, bytes: 504 } });
-    expect(parseCounters('garbage')).toEqual({});
+  it('the counters listed with the stamp in the read-back round (nft 1.0.6 text)', () => {
+    const listing = 'table inet multiwan {\n\tchain stamp {\n\t\treturn comment "plan 1234abcd"\n\t}\n}\ntable inet multiwan {\n\tcounter in_isp1 {\n\t\tpackets 6 bytes 504\n\t}\n\n\tcounter policy_mail-via.isp1 {\n\t\tpackets 0 bytes 0\n\t}\n}\n';
+    expect(parseNftCounters(listing)).toEqual({ in_isp1: { packets: 6, bytes: 504 }, 'policy_mail-via.isp1': { packets: 0, bytes: 0 } });
+    expect(parseNftCounters('garbage')).toEqual({});
   });
   it('conntrack -L: connections per mark, masked (other software\'s bits ignored)', () => {
     const listing = [
