@@ -491,7 +491,8 @@ describe.skipIf(!!skip)(`coexistence with the admin's nft, iptables-nft, Docker 
     await ispFault(l, 'isp1', undefined);
     expect(await within(5000, async () => (await balance(l)).includes('ppp0')), 'isp1 back in service').toBeDefined();
     await expectTheirsIntact(l, before, 'monitor: isp1 back in service');
-    expect(monitor.lines.some((line) => line.startsWith('isp1 (ppp0): out of service'))).toBe(true);
+    // The monitor prints its line after the kernel changed: wait for it.
+    expect(await monitor.waitLine((line) => line.startsWith('isp1 (ppp0): out of service'), 2000), monitor.lines.join('\n')).toBeDefined();
 
     const again = await whoamiDetailed(l, { count: 20 });
     expect(again.errors, 'LAN → server after the flaps').toEqual([]);

@@ -171,7 +171,8 @@ describe.skipIf(!!skip)(`notify hooks end to end${skip ? ` (skipped: ${skip})` :
     const out = await nthCall(++n, 8000);
     expect(out.env).toEqual(expected('isp1', 'ppp0', 'out-of-service', 'probes', 'isp2'));
     figures.outOfServiceCallMs = out.at - faulted;
-    expect(monitor.lines.some((line) => line.startsWith('isp1 (ppp0): out of service'))).toBe(true);
+    // The monitor prints its line after the kernel changed: wait for it.
+    expect(await monitor.waitLine((line) => line.startsWith('isp1 (ppp0): out of service'), 2000), monitor.lines.join('\n')).toBeDefined();
     expect(await balance(l)).not.toContain('ppp0');
 
     const recovered = Date.now();
