@@ -37,9 +37,11 @@ export const NFT_TABLE = 'multiwan';
 const T = `inet ${NFT_TABLE}`;
 
 /**
- * The table's shape: its chains, and a named counter per link and direction
- * and per policy (`multiwan status` reads them). Declaring what exists is a
- * no-op, and named counters keep their values across the flush.
+ * The table's shape: its chains, and a named counter per policy (`multiwan
+ * status` reads them). Declaring what exists is a no-op, and named counters
+ * keep their values across the flush. A link's traffic is not counted here:
+ * the interface's own statistics hold it, and a counter every packet passes
+ * cost 3-5% of the forwarding rate of small packets (bench/dataplane-vmap.ts).
  */
 function shapeOf(plan: NftPlan): string[] {
   const counters = nftCounterNames(plan);
@@ -69,8 +71,7 @@ function shapeOf(plan: NftPlan): string[] {
   ];
 }
 
-/** Names of the named counters: packets a link received (in) or sent (out), new connections a policy decided. */
-export const linkCounter = (direction: 'in' | 'out', link: string) => `${direction}_${link}`;
+/** Name of a policy's named counter: the new connections it decided. */
 export const policyCounter = (policy: string) => `policy_${policy}`;
 
 const policiesOf = (plan: NftPlan) => plan.steps.flatMap((s) => (s.kind === 'policy' ? [s.policy] : []));
@@ -92,7 +93,7 @@ export function renderNft(plan: NftPlan, stale: readonly string[] = []): string 
 
 /** The named counters renderNft(plan) declares. */
 export function nftCounterNames(plan: NftPlan): string[] {
-  return [...plan.links.flatMap((l) => [linkCounter('in', l.name), linkCounter('out', l.name)]), ...policiesOf(plan).map((p) => policyCounter(p.name))];
+  return policiesOf(plan).map((p) => policyCounter(p.name));
 }
 
 /** What the `stamp` chain holds once `renderNft(plan)` is in force. */
@@ -132,8 +133,6 @@ function nftRules(plan: NftPlan): string[] {
       ]
     : [];
   const policies = policiesOf(plan);
-  const count = (direction: 'in' | 'out') =>
-    `counter name ${direction === 'in' ? 'iif' : 'oif'}name map { ${plan.links.map((l) => `"${l.iface}" : "${linkCounter(direction, l.name)}"`).join(', ')} }`;
   const probes = plan.steps.flatMap((s) => (s.kind === 'probes' ? s.pairs : []));
   const add = (chain: string, rules: string[]) => rules.map((rule) => `add rule ${T} ${chain} ${rule}`);
   const toPolicies = policies.length ? ['ct state new jump policies'] : [];
@@ -151,7 +150,6 @@ function nftRules(plan: NftPlan): string[] {
   });
   return [
     ...add('prerouting', [
-      count('in'),
       'ct state new jump classify',
       `iifname ${ifaceSet(plan.links)} return`,
       ...lanReturns,
@@ -161,7 +159,6 @@ function nftRules(plan: NftPlan): string[] {
     ...add('output', [...lanReturns, ...restore, ...(toPolicies.length ? probeReturns(probes) : []), ...toPolicies, ...ownSources(plan, keep, mask)]),
     ...add('policies', policies.flatMap((policy) => policyRules(policy, keep))),
     ...add('postrouting', [
-      count('out'),
       `ct mark & ${mask} != 0x0 return`,
       ...plan.links.map((l) => `oifname "${l.iface}" ${setMark('ct', l)}`),
     ]),

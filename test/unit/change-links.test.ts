@@ -153,12 +153,24 @@ describe('changeLinks: failures leave the kernel and the record as they were', (
     expect(readLinkStates(ctx.stateDir).isp1?.v4).toBeUndefined();
   });
 
-  it('counters of a link that went down are deleted with its rules (named counters outlive a flush)', async () => {
+  it('the counter of a policy the config no longer has is deleted with its rule (named counters outlive a flush)', async () => {
+    writeFileSync(ctx.configFile, `${TOML}\n[[policy]]\nname = "mail"\nprotocol = "tcp"\ndst_port = [25]\nvia = ["isp2"]\n`);
     await ppp('up', 'ppp0');
     await ppp('up', 'ppp1');
+    expect(kernel.nft.script).toMatch(/^  counter policy_mail \{/m);
+    writeFileSync(ctx.configFile, TOML);
     await ppp('down', 'ppp1');
-    expect(kernel.nft.script).toContain('delete counter inet multiwan in_isp2\ndelete counter inet multiwan out_isp2\n');
-    expect(kernel.nft.script).not.toMatch(/^  counter in_isp2/m);
+    expect(kernel.nft.script).toContain('delete counter inet multiwan policy_mail\n');
+    expect(kernel.nft.script).not.toMatch(/^  counter policy_mail/m);
+  });
+
+  it('per-link counters an older multiwan left in the table are deleted on the next event (a link\'s traffic comes from its interface now)', async () => {
+    await ppp('up', 'ppp0');
+    kernel.nft.script = `table inet multiwan {\n  counter in_isp1 {\n  }\n  counter out_isp1 {\n  }\n}\n`;
+    kernel.nft.stamp = 'older';
+    await ppp('up', 'ppp1');
+    expect(kernel.nft.script).toContain('delete counter inet multiwan in_isp1\ndelete counter inet multiwan out_isp1\n');
+    expect(kernel.nft.script).not.toMatch(/counter name/);
   });
 
   it('conntrack fails after the kernel changed: the new state is recorded, the failure is one line and exit 2', async () => {

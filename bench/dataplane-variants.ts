@@ -1,26 +1,27 @@
 // An experiment beside bench/dataplane.ts (not part of `npm run bench`):
-// would dispatching by verdict maps make multiwan's per-packet cost flat in
-// the number of links? Five routers head to head (dataplane.ts explains the
-// method), for 2 and 8 links, UDP established and always-new:
+// what each piece of multiwan's nft table costs a forwarded packet, and
+// whether another shape would cost less. Routers head to head (dataplane.ts
+// explains the method), for 2 and 8 links, UDP established and always-new:
 //
 //   bare       one default route and one masquerade rule;
-//   multiwan   dist/ip-up, as shipped: per link, a rule for the WAN-in mark,
-//              one for the mark restore (prerouting and output) and one for
-//              the outbound pin, and the per-interface counters as maps;
-//   vmap       the same router with its table rewritten to dispatch once per
-//              hook: `iifname vmap`, `ct mark & MASK vmap`, `oifname vmap`
-//              into per-link chains that hold the link's counter and set
-//              constants (nft cannot copy a masked runtime value: DESIGN.md);
-//   vmap-pre   the same, but postrouting left as shipped (it only does per-link
-//              work for packets of connections not yet pinned);
+//   multiwan   dist/ip-up, as shipped;
+//   counted    the shipped table plus what it had before: a named counter per
+//              link and direction, counted by an `iifname`/`oifname` counter
+//              map in prerouting and postrouting (every packet passes them);
+//   vmap       the restore dispatched by `ct mark & MASK vmap` into per-link
+//              chains (nft cannot copy a masked runtime value: DESIGN.md);
+//   fast       one restore rule for packets that carry no other mark bits
+//              (`meta mark set ct mark & MASK`), and the outbound pin moved
+//              into the nat chain, which sees a connection's first packet
+//              only, so there is no postrouting filter chain;
 //   routing    multiwan's rules and routes with no nft marks at all (only a
 //              masquerade rule): what policy routing itself costs.
 //
-//   tsx bench/dataplane-vmap.ts [--rounds N]
+//   tsx bench/dataplane-variants.ts [--rounds N]
 //
-// The vmap table is written here for a plain config (no policies, no source
-// balance) with the default mark_mask; it checks the shipped table has the
-// marks it assumes first. Needs root, iperf3 and socat.
+// The variant tables are written here for a plain config (no policies, no
+// source balance) with the default mark_mask; it checks the shipped table has
+// the marks it assumes first. Needs root, iperf3 and socat.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { needsRoot, run } from '../test/lab/lab.js';
@@ -31,53 +32,57 @@ import { measure, startSender, stopSender, type Sender, type TrafficKind } from 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const IP_UP = path.join(ROOT, 'dist/ip-up');
 const MASK = 0x3f00;
-const ROUTERS = ['bare', 'multiwan', 'vmap', 'vmap-pre', 'routing'] as const;
+const ROUTERS = ['bare', 'multiwan', 'counted', 'vmap', 'fast', 'routing'] as const;
 type Router = (typeof ROUTERS)[number];
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 const config = (links: number): string =>
   `lan = ["${ADDR.lan}"]\n` + Array.from({ length: links }, (_, i) => `\n[link.isp${i + 1}]\ninterface = "ppp${i}"\n`).join('');
 
-function vmapTable(net: Network, postrouting: boolean): string {
-  const keep = hex(~MASK);
-  const links = net.uplinks.map((u) => ({ name: `isp${u.n}`, iface: u.iface, mark: hex(u.n << 8) }));
-  const chains = links.flatMap((l) => [
-    `  chain in_${l.name} {\n    counter name in_${l.name}\n    ct state new ct mark set ct mark & ${keep} | ${l.mark}\n    accept\n  }`,
-    `  chain restore_${l.name} {\n    meta mark set meta mark & ${keep} | ${l.mark}\n  }`,
-    `  chain out_${l.name} {\n    counter name out_${l.name}\n    ct mark & ${hex(MASK)} != 0x0 return\n    ct mark set ct mark & ${keep} | ${l.mark}\n  }`,
-  ]);
-  const restore = `ct mark & ${hex(MASK)} vmap { ${links.map((l) => `${l.mark} : jump restore_${l.name}`).join(', ')} }`;
-  return `delete table inet multiwan
-table inet multiwan {
-${links.map((l) => `  counter in_${l.name} { }\n  counter out_${l.name} { }`).join('\n')}
-${chains.join('\n')}
-  chain prerouting {
-    type filter hook prerouting priority mangle; policy accept;
-    iifname vmap { ${links.map((l) => `"${l.iface}" : jump in_${l.name}`).join(', ')} }
-    ip daddr ${ADDR.lan} return
-    ${restore}
-  }
-  chain output {
-    type route hook output priority mangle; policy accept;
-    ip daddr ${ADDR.lan} return
-    ${restore}
-  }
-  chain postrouting {
-    type filter hook postrouting priority mangle; policy accept;
-${postrouting
-    ? `    oifname vmap { ${links.map((l) => `"${l.iface}" : jump out_${l.name}`).join(', ')} }`
-    : [
-        `    counter name oifname map { ${links.map((l) => `"${l.iface}" : "out_${l.name}"`).join(', ')} }`,
-        `    ct mark & ${hex(MASK)} != 0x0 return`,
-        ...links.map((l) => `    oifname "${l.iface}" ct mark set ct mark & ${keep} | ${l.mark}`),
-      ].join('\n')}
-  }
-  chain nat_postrouting {
-    type nat hook postrouting priority srcnat; policy accept;
-    meta nfproto ipv4 oifname { ${links.map((l) => `"${l.iface}"`).join(', ')} } masquerade
-  }
+interface Variant {
+  counters: boolean;
+  restore: 'rules' | 'vmap' | 'fast';
+  pin: 'postrouting' | 'nat';
 }
-`;
+
+const VARIANTS: Partial<Record<Router, Variant>> = {
+  counted: { counters: true, restore: 'rules', pin: 'postrouting' },
+  vmap: { counters: false, restore: 'vmap', pin: 'postrouting' },
+  fast: { counters: false, restore: 'fast', pin: 'nat' },
+};
+
+function variantTable(net: Network, v: Variant): string {
+  const keep = hex(~MASK);
+  const mask = hex(MASK);
+  const links = net.uplinks.map((u) => ({ name: `isp${u.n}`, iface: u.iface, mark: hex(u.n << 8) }));
+  const ifaces = `{ ${links.map((l) => `"${l.iface}"`).join(', ')} }`;
+  const count = (dir: 'in' | 'out') => (v.counters ? [`counter name ${dir === 'in' ? 'iif' : 'oif'}name map { ${links.map((l) => `"${l.iface}" : "${dir}_${l.name}"`).join(', ')} }`] : []);
+  const perLink = links.map((l) => `ct mark & ${mask} == ${l.mark} meta mark set meta mark & ${keep} | ${l.mark}`);
+  const restore = v.restore === 'vmap'
+    ? [`ct mark & ${mask} vmap { ${links.map((l) => `${l.mark} : jump restore_${l.name}`).join(', ')} }`]
+    : v.restore === 'fast'
+      ? [`meta mark & ${keep} == 0x0 meta mark set ct mark & ${mask} return`, ...perLink]
+      : perLink;
+  const pin = links.map((l) => `oifname "${l.iface}" ct mark & ${mask} == 0x0 ct mark set ct mark & ${keep} | ${l.mark}`);
+  const chain = (name: string, hook: string | undefined, rules: string[]) =>
+    `  chain ${name} {\n${hook ? `    ${hook}\n` : ''}${rules.map((r) => `    ${r}\n`).join('')}  }`;
+  return [
+    'delete table inet multiwan',
+    'table inet multiwan {',
+    ...(v.counters ? links.map((l) => `  counter in_${l.name} { }\n  counter out_${l.name} { }`) : []),
+    ...(v.restore === 'vmap' ? links.map((l) => chain(`restore_${l.name}`, undefined, [`meta mark set meta mark & ${keep} | ${l.mark}`])) : []),
+    chain('classify', undefined, links.map((l) => `iifname "${l.iface}" ct mark set ct mark & ${keep} | ${l.mark} return`)),
+    chain('prerouting', 'type filter hook prerouting priority mangle; policy accept;', [
+      ...count('in'), 'ct state new jump classify', `iifname ${ifaces} return`, `ip daddr ${ADDR.lan} return`, ...restore,
+    ]),
+    chain('output', 'type route hook output priority mangle; policy accept;', [`ip daddr ${ADDR.lan} return`, ...restore]),
+    ...(v.pin === 'postrouting' || v.counters
+      ? [chain('postrouting', 'type filter hook postrouting priority mangle; policy accept;', [...count('out'), ...(v.pin === 'postrouting' ? pin : [])])]
+      : []),
+    chain('nat_postrouting', 'type nat hook postrouting priority srcnat; policy accept;', [...(v.pin === 'nat' ? pin : []), `meta nfproto ipv4 oifname ${ifaces} masquerade`]),
+    '}',
+    '',
+  ].join('\n');
 }
 
 const routingTable = (net: Network): string => `delete table inet multiwan
@@ -99,7 +104,7 @@ async function setup(lab: DataplaneLab, router: Router): Promise<void> {
     const restore = `ct mark & ${hex(MASK)} == ${hex(u.n << 8)} meta mark set`;
     if (!shipped.includes(restore)) throw new Error(`the shipped table has no "${restore}" for isp${u.n}: this experiment's assumptions are stale`);
   }
-  const table = router === 'routing' ? routingTable(net) : vmapTable(net, router === 'vmap');
+  const table = router === 'routing' ? routingTable(net) : variantTable(net, VARIANTS[router]!);
   await run(['ip', 'netns', 'exec', net.ns.rtr, 'nft', '-f', '-'], { input: table });
 }
 
