@@ -4,10 +4,12 @@
 // explains the method), for 2 and 8 links, UDP established and always-new:
 //
 //   bare       one default route and one masquerade rule;
-//   multiwan   dist/ip-up, as shipped;
-//   counted    the shipped table plus what it had before: a named counter per
-//              link and direction, counted by an `iifname`/`oifname` counter
-//              map in prerouting and postrouting (every packet passes them);
+//   multiwan   dist/ip-up, as shipped (each link's counters counted inside
+//              the WAN-in and pinned-out returns every packet passes anyway);
+//   uncounted  the same table without the links' named counters;
+//   counted    the links' counters in rules of their own, an `iifname` and an
+//              `oifname` counter map in prerouting and postrouting (as
+//              multiwan did before);
 //   vmap       the restore dispatched by `ct mark & MASK vmap` into per-link
 //              chains (nft cannot copy a masked runtime value: DESIGN.md);
 //   fast       one restore rule for packets that carry no other mark bits
@@ -32,7 +34,7 @@ import { measure, startSender, stopSender, type Sender, type TrafficKind } from 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const IP_UP = path.join(ROOT, 'dist/ip-up');
 const MASK = 0x3f00;
-const ROUTERS = ['bare', 'multiwan', 'counted', 'vmap', 'fast', 'routing'] as const;
+const ROUTERS = ['bare', 'multiwan', 'uncounted', 'counted', 'vmap', 'fast', 'routing'] as const;
 type Router = (typeof ROUTERS)[number];
 
 const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
@@ -40,15 +42,17 @@ const config = (links: number): string =>
   `lan = ["${ADDR.lan}"]\n` + Array.from({ length: links }, (_, i) => `\n[link.isp${i + 1}]\ninterface = "ppp${i}"\n`).join('');
 
 interface Variant {
-  counters: boolean;
+  /** map: a counter map rule of its own in prerouting and postrouting; none: no link counters. */
+  counters: 'map' | 'none';
   restore: 'rules' | 'vmap' | 'fast';
   pin: 'postrouting' | 'nat';
 }
 
 const VARIANTS: Partial<Record<Router, Variant>> = {
-  counted: { counters: true, restore: 'rules', pin: 'postrouting' },
-  vmap: { counters: false, restore: 'vmap', pin: 'postrouting' },
-  fast: { counters: false, restore: 'fast', pin: 'nat' },
+  uncounted: { counters: 'none', restore: 'rules', pin: 'postrouting' },
+  counted: { counters: 'map', restore: 'rules', pin: 'postrouting' },
+  vmap: { counters: 'none', restore: 'vmap', pin: 'postrouting' },
+  fast: { counters: 'none', restore: 'fast', pin: 'nat' },
 };
 
 function variantTable(net: Network, v: Variant): string {
@@ -56,7 +60,7 @@ function variantTable(net: Network, v: Variant): string {
   const mask = hex(MASK);
   const links = net.uplinks.map((u) => ({ name: `isp${u.n}`, iface: u.iface, mark: hex(u.n << 8) }));
   const ifaces = `{ ${links.map((l) => `"${l.iface}"`).join(', ')} }`;
-  const count = (dir: 'in' | 'out') => (v.counters ? [`counter name ${dir === 'in' ? 'iif' : 'oif'}name map { ${links.map((l) => `"${l.iface}" : "${dir}_${l.name}"`).join(', ')} }`] : []);
+  const count = (dir: 'in' | 'out') => (v.counters === 'map' ? [`counter name ${dir === 'in' ? 'iif' : 'oif'}name map { ${links.map((l) => `"${l.iface}" : "${dir}_${l.name}"`).join(', ')} }`] : []);
   const perLink = links.map((l) => `ct mark & ${mask} == ${l.mark} meta mark set meta mark & ${keep} | ${l.mark}`);
   const restore = v.restore === 'vmap'
     ? [`ct mark & ${mask} vmap { ${links.map((l) => `${l.mark} : jump restore_${l.name}`).join(', ')} }`]
@@ -69,14 +73,14 @@ function variantTable(net: Network, v: Variant): string {
   return [
     'delete table inet multiwan',
     'table inet multiwan {',
-    ...(v.counters ? links.map((l) => `  counter in_${l.name} { }\n  counter out_${l.name} { }`) : []),
+    ...(v.counters === 'map' ? links.map((l) => `  counter in_${l.name} { }\n  counter out_${l.name} { }`) : []),
     ...(v.restore === 'vmap' ? links.map((l) => chain(`restore_${l.name}`, undefined, [`meta mark set meta mark & ${keep} | ${l.mark}`])) : []),
     chain('classify', undefined, links.map((l) => `iifname "${l.iface}" ct mark set ct mark & ${keep} | ${l.mark} return`)),
     chain('prerouting', 'type filter hook prerouting priority mangle; policy accept;', [
       ...count('in'), 'ct state new jump classify', `iifname ${ifaces} return`, `ip daddr ${ADDR.lan} return`, ...restore,
     ]),
     chain('output', 'type route hook output priority mangle; policy accept;', [`ip daddr ${ADDR.lan} return`, ...restore]),
-    ...(v.pin === 'postrouting' || v.counters
+    ...(v.pin === 'postrouting' || v.counters === 'map'
       ? [chain('postrouting', 'type filter hook postrouting priority mangle; policy accept;', [...count('out'), ...(v.pin === 'postrouting' ? pin : [])])]
       : []),
     chain('nat_postrouting', 'type nat hook postrouting priority srcnat; policy accept;', [...(v.pin === 'nat' ? pin : []), `meta nfproto ipv4 oifname ${ifaces} masquerade`]),

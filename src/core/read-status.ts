@@ -1,5 +1,5 @@
-/** Gathers what `multiwan status` shows: the links as they are now, the monitor's probes, counters, conntrack. */
-import { countConnections, readInterfaceTraffic } from '../apply/read-traffic.js';
+/** Gathers what `multiwan status` shows: the links as they are now, the monitor's probes, nft counters, conntrack. */
+import { countConnections } from '../apply/read-traffic.js';
 import { requireConfig } from '../config/require-config.js';
 import { readLinkHealth } from '../state/state-store.js';
 import type { Context } from './context.js';
@@ -8,12 +8,9 @@ import { buildStatusReport, type StatusReport } from './status-report.js';
 
 export async function readStatus(ctx: Context): Promise<StatusReport> {
   const config = await requireConfig(ctx.configFile);
-  // The policies' counters come with the read-back round (the nft table's stamp and counters, one nft process).
-  const [current, connections, traffic] = await Promise.all([readCurrent(ctx, config), countConnections(ctx.run, config.markMask), readInterfaceTraffic(ctx.run)]);
+  // The counters come with the read-back round (the nft table's stamp and counters, one nft process).
+  const [current, connections] = await Promise.all([readCurrent(ctx, config), countConnections(ctx.run, config.markMask)]);
   const counters = current.kernel.nftCounters;
   const health = Object.fromEntries(config.links.map((l) => [l.name, readLinkHealth(ctx.stateDir, l.name)]));
-  return buildStatusReport({
-    config, states: current.states, ids: current.ids, plan: current.plan, notes: current.notes, health, counters,
-    ...(traffic ? { traffic } : {}), ...(connections ? { connections } : {}),
-  });
+  return buildStatusReport({ config, states: current.states, ids: current.ids, plan: current.plan, notes: current.notes, health, ...(counters ? { counters } : {}), ...(connections ? { connections } : {}) });
 }

@@ -9,8 +9,7 @@ import type { Family } from '../net/address.js';
 import type { Config } from '../config/types.js';
 import { linkNumbers } from '../plan/assign-ids.js';
 import { hex } from '../plan/hex.js';
-import { policyCounter } from '../plan/render-nft.js';
-import type { InterfaceTraffic } from '../apply/read-traffic.js';
+import { linkCounter, policyCounter } from '../plan/render-nft.js';
 import type { Plan } from '../plan/types.js';
 import type { LinkHealth } from '../state/state-store.js';
 import { isUp, type LinkIds, type LinkStates } from '../state/types.js';
@@ -33,7 +32,7 @@ export interface LinkReport {
   mark?: string;
   /** Connections pinned to it now (conntrack); absent when conntrack could not be read. */
   connections?: { ipv4: number; ipv6: number };
-  /** Packets and bytes received and sent on its interface (the kernel's interface statistics, since the interface was created). */
+  /** Packets and bytes received and sent on its interface (nft counters, since the table was created). */
   traffic?: { rx: Counter; tx: Counter };
   probe?: { rttMs?: number; loss: number; updated: string };
 }
@@ -62,10 +61,7 @@ export interface StatusInputs {
   plan: Plan;
   notes: string[];
   health: Readonly<Record<string, LinkHealth | undefined>>;
-  /** The policies' named nft counters. */
   counters?: Record<string, Counter>;
-  /** Interface statistics, by interface name. */
-  traffic?: InterfaceTraffic;
   connections?: Record<4 | 6, Map<number, number>>;
 }
 
@@ -80,7 +76,7 @@ export function buildStatusReport(input: StatusInputs): StatusReport {
     const up = isUp(state);
     const inService = plan.inService.includes(link.name);
     const probe = input.health[link.name];
-    const traffic = up ? input.traffic?.get(state.iface) : undefined;
+    const counter = (name: string) => input.counters?.[name] ?? { packets: 0, bytes: 0 };
     return {
       name: link.name,
       interface: state?.iface ?? link.interface,
@@ -97,7 +93,7 @@ export function buildStatusReport(input: StatusInputs): StatusReport {
         : {}),
       ...(numbers ? { table: numbers.table, mark: hex(numbers.mark) } : {}),
       ...(numbers && input.connections ? { connections: { ipv4: input.connections[4].get(numbers.mark) ?? 0, ipv6: input.connections[6].get(numbers.mark) ?? 0 } } : {}),
-      ...(traffic ? { traffic } : {}),
+      ...(input.counters && up ? { traffic: { rx: counter(linkCounter('in', link.name)), tx: counter(linkCounter('out', link.name)) } } : {}),
       ...(probe?.probing && up ? { probe: { ...(probe.lastRttMs !== undefined ? { rttMs: probe.lastRttMs } : {}), loss: probe.loss, updated: probe.updated } } : {}),
     };
   });

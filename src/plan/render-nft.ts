@@ -37,11 +37,15 @@ export const NFT_TABLE = 'multiwan';
 const T = `inet ${NFT_TABLE}`;
 
 /**
- * The table's shape: its chains, and a named counter per policy (`multiwan
- * status` reads them). Declaring what exists is a no-op, and named counters
- * keep their values across the flush. A link's traffic is not counted here:
- * the interface's own statistics hold it, and a counter every packet passes
- * cost 3-5% of the forwarding rate of small packets (bench/dataplane-vmap.ts).
+ * The table's shape: its chains, and a named counter per link and direction
+ * and per policy (`multiwan status` reads them). Declaring what exists is a
+ * no-op, and named counters keep their values across the flush.
+ *
+ * A link's counters are counted in rules every packet passes anyway (the
+ * WAN-in return in prerouting, the pinned return in postrouting): a counter
+ * map lookup that finds no entry ends its rule like a failed match, so a LAN
+ * packet goes on untouched. Rules of their own cost 0.04-0.06 of the
+ * forwarding rate of small packets (bench/dataplane-variants.ts).
  */
 function shapeOf(plan: NftPlan): string[] {
   const counters = nftCounterNames(plan);
@@ -71,7 +75,8 @@ function shapeOf(plan: NftPlan): string[] {
   ];
 }
 
-/** Name of a policy's named counter: the new connections it decided. */
+/** Names of the named counters: packets a link received (in) or sent (out), new connections a policy decided. */
+export const linkCounter = (direction: 'in' | 'out', link: string) => `${direction}_${link}`;
 export const policyCounter = (policy: string) => `policy_${policy}`;
 
 const policiesOf = (plan: NftPlan) => plan.steps.flatMap((s) => (s.kind === 'policy' ? [s.policy] : []));
@@ -93,7 +98,7 @@ export function renderNft(plan: NftPlan, stale: readonly string[] = []): string 
 
 /** The named counters renderNft(plan) declares. */
 export function nftCounterNames(plan: NftPlan): string[] {
-  return policiesOf(plan).map((p) => policyCounter(p.name));
+  return [...plan.links.flatMap((l) => [linkCounter('in', l.name), linkCounter('out', l.name)]), ...policiesOf(plan).map((p) => policyCounter(p.name))];
 }
 
 /** What the `stamp` chain holds once `renderNft(plan)` is in force. */
@@ -133,6 +138,9 @@ function nftRules(plan: NftPlan): string[] {
       ]
     : [];
   const policies = policiesOf(plan);
+  // Counts a packet on a link's interface; on any other interface the rule ends here.
+  const count = (direction: 'in' | 'out') =>
+    `counter name ${direction === 'in' ? 'iif' : 'oif'}name map { ${plan.links.map((l) => `"${l.iface}" : "${linkCounter(direction, l.name)}"`).join(', ')} }`;
   const probes = plan.steps.flatMap((s) => (s.kind === 'probes' ? s.pairs : []));
   const add = (chain: string, rules: string[]) => rules.map((rule) => `add rule ${T} ${chain} ${rule}`);
   const toPolicies = policies.length ? ['ct state new jump policies'] : [];
@@ -151,7 +159,7 @@ function nftRules(plan: NftPlan): string[] {
   return [
     ...add('prerouting', [
       'ct state new jump classify',
-      `iifname ${ifaceSet(plan.links)} return`,
+      `${count('in')} return`,
       ...lanReturns,
       ...restore,
     ]),
@@ -159,6 +167,7 @@ function nftRules(plan: NftPlan): string[] {
     ...add('output', [...lanReturns, ...restore, ...(toPolicies.length ? probeReturns(probes) : []), ...toPolicies, ...ownSources(plan, keep, mask)]),
     ...add('policies', policies.flatMap((policy) => policyRules(policy, keep))),
     ...add('postrouting', [
+      `${count('out')} ct mark & ${mask} != 0x0 return`,
       `ct mark & ${mask} != 0x0 return`,
       ...plan.links.map((l) => `oifname "${l.iface}" ${setMark('ct', l)}`),
     ]),

@@ -1,11 +1,11 @@
 // End to end, issue 10: `multiwan status` against a lab with one link in
-// service and one out (its table, JSON and Prometheus forms, interface and
-// policy counters moving with real traffic, connections from conntrack, the
-// exit status), and the log a hook leaves: one readable line for a broken
-// config while pppd brings a link up. Hooks hand their lines to logger(1);
-// in the router sandbox a stand-in logger is bound over /usr/bin/logger (the
-// fixture notify-with-logger.sh), so the lines reach the test instead of the
-// host's syslog.
+// service and one out (its table, JSON and Prometheus forms, nft counters
+// moving with real traffic, connections from conntrack, the exit status),
+// and the log a hook leaves: one readable line for a broken config while
+// pppd brings a link up. Hooks hand their lines to logger(1); in the router
+// sandbox a stand-in logger is bound over /usr/bin/logger (the fixture
+// notify-with-logger.sh), so the lines reach the test instead of the host's
+// syslog.
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';

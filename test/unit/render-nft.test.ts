@@ -10,6 +10,14 @@ describe('renderNft', () => {
 
   it('two links: declares the fixed shape, flushes, adds pinning, restore and masquerade rules, then the plan stamp', () => {
     expect(renderNft(planRouting(twoLinks, { isp1: isp1Up, isp2: isp2Up }, ids).nft)).toBe(`table inet multiwan {
+  counter in_isp1 {
+  }
+  counter out_isp1 {
+  }
+  counter in_isp2 {
+  }
+  counter out_isp2 {
+  }
   chain stamp {
   }
   chain classify {
@@ -31,7 +39,7 @@ describe('renderNft', () => {
 }
 flush table inet multiwan
 add rule inet multiwan prerouting ct state new jump classify
-add rule inet multiwan prerouting iifname { "ppp0", "ppp1" } return
+add rule inet multiwan prerouting counter name iifname map { "ppp0" : "in_isp1", "ppp1" : "in_isp2" } return
 add rule inet multiwan prerouting ip daddr { 192.168.10.0/24 } return
 add rule inet multiwan prerouting ct mark & 0x3f00 == 0x100 meta mark set meta mark & 0xffffc0ff | 0x100 comment "isp1"
 add rule inet multiwan prerouting ct mark & 0x3f00 == 0x200 meta mark set meta mark & 0xffffc0ff | 0x200 comment "isp2"
@@ -41,11 +49,12 @@ add rule inet multiwan classify ip daddr { 192.168.10.0/24 } return
 add rule inet multiwan output ip daddr { 192.168.10.0/24 } return
 add rule inet multiwan output ct mark & 0x3f00 == 0x100 meta mark set meta mark & 0xffffc0ff | 0x100 comment "isp1"
 add rule inet multiwan output ct mark & 0x3f00 == 0x200 meta mark set meta mark & 0xffffc0ff | 0x200 comment "isp2"
+add rule inet multiwan postrouting counter name oifname map { "ppp0" : "out_isp1", "ppp1" : "out_isp2" } ct mark & 0x3f00 != 0x0 return
 add rule inet multiwan postrouting ct mark & 0x3f00 != 0x0 return
 add rule inet multiwan postrouting oifname "ppp0" ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
 add rule inet multiwan postrouting oifname "ppp1" ct mark set ct mark & 0xffffc0ff | 0x200 comment "isp2"
 add rule inet multiwan nat_postrouting meta nfproto ipv4 oifname { "ppp0", "ppp1" } masquerade
-add rule inet multiwan stamp return comment "plan 9c735989"
+add rule inet multiwan stamp return comment "plan 63afe434"
 `);
   });
 

@@ -1,8 +1,7 @@
-// multiwan status: the report built from states, plan, interface statistics,
-// the policies' counters and conntrack;
+// multiwan status: the report built from states, plan, counters and conntrack;
 // its text table, Prometheus form and exit status. Pure.
 import { describe, expect, it } from 'vitest';
-import { countByMark, parseInterfaceTraffic } from '../../src/apply/read-traffic.js';
+import { countByMark } from '../../src/apply/read-traffic.js';
 import { parseNftCounters } from '../../src/plan/render-nft.js';
 import { renderStatusPrometheus } from '../../src/core/render-status-prometheus.js';
 import { renderStatus } from '../../src/core/render-status.js';
@@ -26,8 +25,7 @@ const lte = { link: 'lte', iface: 'wwan0', kind: 'manual' as const, v4: { local:
 describe('buildStatusReport', () => {
   it('every link: state and why, since, addresses, numbers, what it carries; the policies with their decision and hits', () => {
     const report = buildStatusReport(inputs({ isp1: isp1Up, isp2: out2, lte }, {
-      counters: { policy_mail: { packets: 7, bytes: 420 } },
-      traffic: new Map([['ppp0', { rx: { packets: 10, bytes: 1000 }, tx: { packets: 20, bytes: 4096 } }], ['eth0', { rx: { packets: 1, bytes: 1 }, tx: { packets: 1, bytes: 1 } }]]),
+      counters: { in_isp1: { packets: 10, bytes: 1000 }, out_isp1: { packets: 20, bytes: 4096 }, policy_mail: { packets: 7, bytes: 420 } },
       connections: { 4: new Map([[0x100, 12], [0x300, 1]]), 6: new Map([[0x300, 2]]) },
       health: { isp2: { link: 'isp2', probing: true, lastRttMs: 1.5, loss: 1, windows: 50, updated: 'x' } },
     }));
@@ -48,7 +46,7 @@ describe('buildStatusReport', () => {
     expect(statusExitCode(buildStatusReport(inputs({ isp1: { ...isp1Up, healthy: false } })))).toBe(2);
   });
 
-  it('without conntrack, interface statistics or nft counters the report says nothing of them rather than zero', () => {
+  it('without conntrack or nft counters the report says nothing of them rather than zero', () => {
     const report = buildStatusReport(inputs({ isp1: isp1Up }));
     expect(report.links[0]!.connections).toBeUndefined();
     expect(report.links[0]!.traffic).toBeUndefined();
@@ -59,12 +57,7 @@ describe('buildStatusReport', () => {
 describe('renderStatus', () => {
   it('a table a person reads at 3 a.m.', () => {
     const text = renderStatus(buildStatusReport(inputs({ isp1: isp1Up, isp2: out2, lte }, {
-      counters: {},
-      traffic: new Map([
-        ['ppp0', { rx: { packets: 1500, bytes: 3 * 1024 * 1024 }, tx: { packets: 20, bytes: 4096 } }],
-        ['ppp1', { rx: { packets: 0, bytes: 0 }, tx: { packets: 0, bytes: 0 } }],
-        ['wwan0', { rx: { packets: 0, bytes: 0 }, tx: { packets: 0, bytes: 0 } }],
-      ]),
+      counters: { in_isp1: { packets: 1500, bytes: 3 * 1024 * 1024 }, out_isp1: { packets: 20, bytes: 4096 } },
       connections: { 4: new Map([[0x100, 12]]), 6: new Map() },
     })));
     expect(text.split('\n')).toEqual([
@@ -90,7 +83,7 @@ describe('renderStatus', () => {
 
 describe('renderStatusPrometheus', () => {
   it('the exposition format node_exporter reads', () => {
-    const text = renderStatusPrometheus(buildStatusReport(inputs({ isp1: isp1Up, isp2: out2 }, { counters: { policy_mail: { packets: 3, bytes: 1 } }, traffic: new Map([['ppp0', { rx: { packets: 10, bytes: 1000 }, tx: { packets: 0, bytes: 0 } }]]), connections: { 4: new Map([[0x100, 5]]), 6: new Map() } })));
+    const text = renderStatusPrometheus(buildStatusReport(inputs({ isp1: isp1Up, isp2: out2 }, { counters: { in_isp1: { packets: 10, bytes: 1000 }, policy_mail: { packets: 3, bytes: 1 } }, connections: { 4: new Map([[0x100, 5]]), 6: new Map() } })));
     expect(text).toContain('# TYPE multiwan_link_in_service gauge\nmultiwan_link_in_service{link="isp1",interface="ppp0"} 1\nmultiwan_link_in_service{link="isp2",interface="ppp1"} 0\nmultiwan_link_in_service{link="lte",interface="wwan0"} 0\n');
     expect(text).toContain('multiwan_link_receive_bytes_total{link="isp1",interface="ppp0"} 1000\n');
     expect(text).toContain('multiwan_link_connections{link="isp1",interface="ppp0",family="ipv4"} 5\n');
@@ -100,13 +93,7 @@ describe('renderStatusPrometheus', () => {
   });
 });
 
-describe('reading counters, interface statistics and conntrack', () => {
-  it('ip -s -j link show: each interface\'s 64-bit statistics (iproute2 6.1 text)', () => {
-    const json = '[{"ifindex":3,"link":"ppp0p","ifname":"ppp0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"qdisc":"noqueue","operstate":"UP","linkmode":"DEFAULT","group":"default","txqlen":1000,"link_type":"ether","address":"ee:5d:00:a7:22:f0","broadcast":"ff:ff:ff:ff:ff:ff","stats64":{"rx":{"bytes":266,"packets":3,"errors":0,"dropped":0,"over_errors":0,"multicast":0},"tx":{"bytes":176,"packets":2,"errors":0,"dropped":0,"carrier_errors":0,"collisions":0}}},{"ifindex":1,"ifname":"lo","flags":["LOOPBACK"],"mtu":65536}]';
-    expect([...parseInterfaceTraffic(json)]).toEqual([['ppp0', { rx: { packets: 3, bytes: 266 }, tx: { packets: 2, bytes: 176 } }]]);
-    expect([...parseInterfaceTraffic('{}')]).toEqual([]);
-  });
-
+describe('reading counters and conntrack', () => {
   it('the counters listed with the stamp in the read-back round (nft 1.0.6 text)', () => {
     const listing = 'table inet multiwan {\n\tchain stamp {\n\t\treturn comment "plan 1234abcd"\n\t}\n}\ntable inet multiwan {\n\tcounter in_isp1 {\n\t\tpackets 6 bytes 504\n\t}\n\n\tcounter policy_mail-via.isp1 {\n\t\tpackets 0 bytes 0\n\t}\n}\n';
     expect(parseNftCounters(listing)).toEqual({ in_isp1: { packets: 6, bytes: 504 }, 'policy_mail-via.isp1': { packets: 0, bytes: 0 } });
