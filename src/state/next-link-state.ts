@@ -153,8 +153,10 @@ function applyInput(
       next = rest;
     }
     if (!isUp(next)) return next;
+    // An IPv4 release leaves an IPv6 lease that waits for its router waiting.
+    const waiting = next.pending6;
     for (const family of event.families) next = withFamily(next, family, undefined);
-    return isUp(next) ? next : wentDown(next, now);
+    return isUp(next) ? next : { ...wentDown(next, now), ...(waiting ? { pending6: waiting } : {}) };
   }
 
   const iface = live.get(event.iface);
@@ -164,9 +166,11 @@ function applyInput(
   }
   const wasUp = isUp(state);
   const sameIface = wasUp && state.iface === event.iface;
+  // An IPv6 lease waiting for its router on this interface waits on through events of the other family.
+  const waiting = state?.iface === event.iface ? state.pending6 : undefined;
   let next: LinkState = sameIface
     ? { ...state, kind: event.kind, ...(state.ifindex === undefined && iface.index !== undefined ? { ifindex: iface.index } : {}) }
-    : { link: link.name, iface: event.iface, ...(iface.index !== undefined ? { ifindex: iface.index } : {}), kind: event.kind, since: now };
+    : { link: link.name, iface: event.iface, ...(iface.index !== undefined ? { ifindex: iface.index } : {}), kind: event.kind, since: now, ...(waiting ? { pending6: waiting } : {}) };
   // No family said (`multiwan link up wg0`): every family the interface has a global address in.
   const families = event.families.length ? event.families : ([4, 6] as const).filter((f) => liveAddresses(iface, f).length);
   if (!families.length) {
@@ -180,10 +184,11 @@ function applyInput(
     if (fs && 'pending' in fs) pending = fs.pending;
     else if (fs) next = withFamily(next, family, fs);
   }
-  if (next.v6 || !pending) {
+  // Only an IPv6 event decides what waits: routed, still waiting, or gone.
+  if (next.v6 || (families.includes(6) && !pending)) {
     const { pending6: _routed, ...rest } = next;
     next = rest;
-  } else next = { ...next, pending6: pending };
+  } else if (pending) next = { ...next, pending6: pending };
   if (isUp(next)) return next;
   // Nothing routed yet; a pending IPv6 lease is still worth recording.
   if (!pending) return state;

@@ -122,6 +122,25 @@ describe('nextLinkState: other link kinds', () => {
     expect(nextLinkState(cable, none.state, dhcp({ action: 'down', families: [6], reason: 'dhclient RELEASE6' }), eth1(), NOW).state?.pending6).toBeUndefined();
   });
 
+  it('an IPv6 lease waiting for its router waits on through IPv4 events (BOUND6, then BOUND, RENEW, a release, then the advertisement)', () => {
+    const six = dhcp({ families: [6], reason: 'dhcpcd BOUND6', v6: { local: '2001:db8:1::5', prefixes: ['2001:db8:1:100::/56'] } });
+    const waiting = nextLinkState(cable, undefined, six, eth1(['2001:db8:1::5/128']), NOW).state!;
+    const pending6 = { local: '2001:db8:1::5', prefixes: ['2001:db8:1:100::/56'] };
+    expect(waiting.pending6).toEqual(pending6);
+    const bound = nextLinkState(cable, waiting, dhcp({ reason: 'dhcpcd BOUND', v4: { local: '203.0.113.10', gateway: '203.0.113.1' } }), eth1(['2001:db8:1::5/128']), NOW);
+    expect(bound.state).toMatchObject({ v4: { local: '203.0.113.10', gateway: '203.0.113.1' }, pending6 });
+    expect(bound.transitions.map((t) => t.event)).toEqual(['up']);
+    const renewed = nextLinkState(cable, bound.state, dhcp({ reason: 'dhcpcd RENEW', v4: { local: '203.0.113.10', gateway: '203.0.113.1' } }), eth1(['2001:db8:1::5/128']), NOW).state!;
+    expect(renewed.pending6).toEqual(pending6);
+    const released = nextLinkState(cable, renewed, dhcp({ action: 'down', reason: 'dhcpcd RELEASE' }), eth1(['2001:db8:1::5/128']), NOW).state!;
+    expect(released.v4).toBeUndefined();
+    expect(released.pending6).toEqual(pending6);
+    // dhcpcd's ROUTERADVERT names the SLAAC address it made; the lease's address and prefix are what route.
+    const ra = nextLinkState(cable, bound.state, dhcp({ families: [6], reason: 'dhcpcd ROUTERADVERT', v6: { gateway: 'fe80::1' } }), eth1(['2001:db8:1::5/128', '2001:db8:1::abcd/64'], ['fe80::1']), NOW).state!;
+    expect(ra.v6).toEqual({ ...pending6, gateway: 'fe80::1' });
+    expect(ra.pending6).toBeUndefined();
+  });
+
   it('a new IPv6 address keeps the router already learned (the router is the link\'s, not the address\'s)', () => {
     const up6 = nextLinkState(cable, undefined, dhcp({ families: [6], v6: { local: '2001:db8:1::5', gateway: 'fe80::1' } }), eth1(['2001:db8:1::5/128', '2001:db8:1::6/128']), NOW).state!;
     const renewed = nextLinkState(cable, up6, dhcp({ families: [6], reason: 'dhclient RENEW6', v6: { local: '2001:db8:1::6' } }), eth1(['2001:db8:1::5/128', '2001:db8:1::6/128']), NOW).state!;
