@@ -12,7 +12,7 @@
 import type { Family } from '../net/address.js';
 import { renderIpBatch } from '../plan/render-ip-batch.js';
 import { nftCounterNames, nftStamp, renderNft } from '../plan/render-nft.js';
-import type { Owned, PerFamily, Plan } from '../plan/types.js';
+import type { Owned, PerFamily, Plan, Route } from '../plan/types.js';
 import { readKernel } from './read-kernel.js';
 import type { Runner } from './run-command.js';
 import { writeSysctls } from './write-sysctls.js';
@@ -35,6 +35,9 @@ export interface ApplyOptions {
 }
 
 const FAMILIES = [4, 6] as const;
+
+/** The outcome a failed apply reports when the kernel is back as it was read. */
+export const RESTORED = 'nothing changed: the previous routing is in place';
 
 export async function applyPlan(run: Runner, plan: Plan, options: ApplyOptions): Promise<Applied> {
   const ipBatch = { 4: renderIpBatch(options.current[4], plan.ip[4]), 6: renderIpBatch(options.current[6], plan.ip[6]) };
@@ -61,16 +64,26 @@ export async function applyPlan(run: Runner, plan: Plan, options: ApplyOptions):
   return { ipBatch, nftScript };
 }
 
-/** Back to the owned sets read before; says how that went. */
+/**
+ * Back to the owned sets read before; says how that went. A route through an
+ * interface that has vanished since (the likeliest reason the apply failed)
+ * went with it in the kernel, and stays gone.
+ */
 async function restore(run: Runner, options: ApplyOptions): Promise<string> {
   try {
     const now = await readKernel(run);
     for (const family of FAMILIES) {
-      const batch = renderIpBatch(now.owned[family], options.current[family]);
+      const before = options.current[family];
+      const target = { ...before, routes: before.routes.filter((route) => devicesOf(route).every((dev) => now.interfaces.has(dev))) };
+      const batch = renderIpBatch(now.owned[family], target);
       if (batch) await run(['ip', `-${family}`, '-force', '-batch', '-'], { input: batch });
     }
-    return 'nothing changed: the previous routing is in place';
+    return RESTORED;
   } catch (error) {
     return `restoring the previous routing failed too (${error instanceof Error ? error.message : String(error)}); the next event or 'multiwan apply' repairs it`;
   }
+}
+
+function devicesOf(route: Route): string[] {
+  return [...(route.dev ? [route.dev] : []), ...(route.nexthops ?? []).map((hop) => hop.dev)];
 }

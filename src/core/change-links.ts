@@ -7,17 +7,24 @@
  * the kernel, then the input), the plan, the apply; the states recorded as
  * soon as the kernel holds them; the stale connections flushed last, a flush
  * that fails being a warning that changes nothing already done.
+ *
+ * An interface can vanish between the read-back and the apply (pppd killed
+ * while another link's ip-up runs): the apply fails on it and is undone. When
+ * a second read shows the interfaces changed, the change is planned once more
+ * from that read, so one link's trouble does not cost another its event.
  */
-import { applyPlan, type Applied } from '../apply/apply-plan.js';
+import { applyPlan, RESTORED, type Applied } from '../apply/apply-plan.js';
 import { flushConntrack } from '../apply/flush-conntrack.js';
-import { readKernel } from '../apply/read-kernel.js';
+import { readKernel, type KernelView } from '../apply/read-kernel.js';
 import type { Config } from '../config/types.js';
+import { CommandError } from '../errors.js';
 import { matchLink, resolveEvent } from '../events/match-link.js';
 import type { LinkEvent } from '../events/types.js';
 import { assignIds, linkNumbers } from '../plan/assign-ids.js';
 import { planFlush } from '../plan/plan-flush.js';
 import { planRouting } from '../plan/plan-routing.js';
 import type { Plan } from '../plan/types.js';
+import { changedInterfaces } from '../state/live.js';
 import { nextLinkStates, type LinkInput, type Transition } from '../state/next-link-state.js';
 import { ensureStateDir, readLinkIds, readLinkStates, writeLinkIds, writeLinkState } from '../state/state-store.js';
 import type { LinkStates } from '../state/types.js';
@@ -58,18 +65,29 @@ export async function changeLinks(
 
     const recorded = readLinkStates(ctx.stateDir);
     const ids = assignIds(config, readLinkIds(ctx.stateDir));
-    const kernel = await readKernel(ctx.run);
     const now = ctx.now().toISOString();
 
-    const { states, changed, notes, transitions } = nextLinkStates(config, recorded, target, inputFor(config, input), kernel.interfaces, now);
-
-    const plan = planRouting(config, states, ids);
-    const applied = await applyPlan(ctx.run, plan, {
-      current: kernel.owned,
-      nftStamp: kernel.nftStamp,
-      nftCounters: kernel.nftCounters,
-      dryRun: ctx.dryRun,
-      ...(ctx.sysctlRoot ? { sysctlRoot: ctx.sysctlRoot } : {}),
+    const attempt = async (kernel: KernelView) => {
+      const next = nextLinkStates(config, recorded, target, inputFor(config, input), kernel.interfaces, now);
+      const plan = planRouting(config, next.states, ids);
+      const applied = await applyPlan(ctx.run, plan, {
+        current: kernel.owned,
+        nftStamp: kernel.nftStamp,
+        nftCounters: kernel.nftCounters,
+        dryRun: ctx.dryRun,
+        ...(ctx.sysctlRoot ? { sysctlRoot: ctx.sysctlRoot } : {}),
+      });
+      return { ...next, plan, applied };
+    };
+    const first = await readKernel(ctx.run);
+    const { states, changed, notes, transitions, plan, applied } = await attempt(first).catch(async (error: unknown) => {
+      // Undone exactly, and the interfaces are not those it was planned for: once more, from a new read.
+      if (!(error instanceof CommandError) || error.outcome !== RESTORED) throw error;
+      const again = await readKernel(ctx.run).catch(() => undefined);
+      const moved = again ? changedInterfaces(first.interfaces, again.interfaces) : [];
+      if (!again || !moved.length) throw error;
+      ctx.log(`${error.message}; ${moved.join(', ')} changed meanwhile: planned again`);
+      return attempt(again);
     });
     const result: ChangeResult = { ...applied, config, ...(target ? { link: target } : {}), states, plan, inService: plan.inService, transitions, notes };
     if (ctx.dryRun) return { kind: 'applied', result };

@@ -105,6 +105,16 @@ export function holds(iface: LiveInterface | undefined, address: string): boolea
   return !!iface?.addresses.some((a) => a.local === address);
 }
 
+/**
+ * The interfaces whose existence, index, flags or addresses differ between
+ * two reads, by name (one that appeared or vanished included).
+ */
+export function changedInterfaces(before: LiveInterfaces, after: LiveInterfaces): string[] {
+  const key = (i: LiveInterface | undefined) => (i ? JSON.stringify([i.index, i.up, i.carrier, i.pointToPoint, i.addresses]) : 'absent');
+  const names = [...new Set([...before.keys(), ...after.keys()])];
+  return names.filter((name) => key(before.get(name)) !== key(after.get(name))).sort();
+}
+
 function asArray<T>(value: unknown): T[] {
   return Array.isArray(value) ? (value as T[]) : [];
 }

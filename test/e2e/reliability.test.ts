@@ -12,7 +12,8 @@
 // 3. config edits under a running monitor: a later verdict never puts an
 //    older config back, with or without `multiwan apply`.
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   createLab,
@@ -24,6 +25,7 @@ import {
   type BackgroundProcess,
   type Lab,
 } from '../lab/lab.js';
+import { STD_PATH } from '../lab/exec.js';
 import { balance, dist, ispFault, labWithHooks, ppp, sleep, startMonitor, within } from './helpers.js';
 
 const skip = needsRoot();
@@ -206,6 +208,30 @@ describe.skipIf(!!skip)(`reliability end to end${skip ? ` (skipped: ${skip})` : 
       await ppp(l, 'down', 'ppp1');
       await ppp(l, 'down', 'ppp0');
       expect(routesAsSet(await l.snapshot())).toEqual(routesAsSet(pristine));
+    });
+
+    it('it vanishes while the other link’s ip-up applies its change: that apply fails on it, is undone, is planned again without it, and the ip-up succeeds', async () => {
+      const l = await newLab(config());
+      await ppp(l, 'up', 'ppp1');
+      // ppp0's ip-up, run as pppd runs it, with ip shimmed to delete ppp1 right before the first batch.
+      const shim = path.join(l.dirs.root, 'vanish-shim');
+      await mkdir(shim);
+      await copyFile(path.resolve('test/e2e/fixtures/vanish-shim.sh'), path.join(shim, 'ip'));
+      await chmod(path.join(shim, 'ip'), 0o755);
+      await writeFile(path.join(shim, 'iface'), 'ppp1');
+      const up = await l.exec(l.ns.rtr, [dist('ip-up'), 'ppp0', '/dev/ttyS0', '115200', PPP.ppp0.local, PPP.ppp0.peer, ''], {
+        env: { ...productEnv(l), PATH: `${shim}:${STD_PATH}` },
+        reject: false,
+      });
+      const said = up.stdout + up.stderr;
+      expect(existsSync(path.join(shim, 'fired')), 'the shim deleted ppp1 mid-apply').toBe(true);
+      expect(up.exitCode, said).toBe(0);
+      expect(said).toMatch(/failed \(exit \d+\): .*; nothing changed: the previous routing is in place; ppp1 changed meanwhile: planned again/);
+      expect(hasLine(said, VANISHED), said).toBe(true);
+      expect(await balance(l)).toMatch(/^default .*dev ppp0/m);
+      expect(await l.whoami({ count: 20 })).toEqual({ [l.addr.ppp0Local]: 20 });
+      expect(await status(l)).toMatch(/^isp1\s+ppp0\s+.*in service/m);
+      expect(await status(l)).toMatch(/^isp2\s+ppp1\s+\S+\s+\d+\s+\d+\s+DOWN/m);
     });
 
     it('with the monitor running: it takes the vanished link out by itself, says so, and prints no error', async () => {

@@ -188,6 +188,51 @@ describe('changeLinks: failures leave the kernel and the record as they were', (
 });
 
 describe('changeLinks: the record is checked against the kernel', () => {
+  it('an interface that vanishes between the read-back and the apply fails the apply once; it is planned again from a new read and the event goes through', async () => {
+    await ppp('up', 'ppp1');
+    kernel.calls.length = 0;
+    let failed = false;
+    kernel.failWhen = (call) => {
+      if (failed || call.argv.join(' ') !== 'ip -4 -batch -') return undefined;
+      failed = true;
+      kernel.interfaces.delete('ppp1'); // pppd killed while ppp0's ip-up runs
+      return { line: 0, message: 'Cannot find device "ppp1"' };
+    };
+    const result = applied(await ppp('up', 'ppp0'));
+    expect(logs).toEqual([
+      'ip -4 -batch - failed (exit 1): Cannot find device "ppp1"; nothing changed: the previous routing is in place; ppp1 changed meanwhile: planned again',
+      'isp2: ppp1 vanished without ip-down; taken down',
+    ]);
+    expect(result.inService).toEqual(['isp1']);
+    expect(readLinkStates(ctx.stateDir).isp1?.v4).toMatchObject({ local: '100.64.1.2' });
+    expect(readLinkStates(ctx.stateDir).isp2?.v4).toBeUndefined();
+    expect([...kernel.routes[4].values()]).toContain('default table 201 proto 242 dev ppp0 scope link src 100.64.1.2');
+    expect([...kernel.routes[4].values()].filter((r) => r.includes('ppp1'))).toEqual([]);
+    // Two applies: the one that failed on ppp1, the one planned without it.
+    expect(callsOf('ip -4 -batch')).toHaveLength(2);
+  });
+
+  it('an apply that fails with the interfaces unchanged is not tried again', async () => {
+    await ppp('up', 'ppp1');
+    kernel.calls.length = 0;
+    kernel.failWhen = (call) => (call.argv.join(' ') === 'ip -4 -batch -' ? { line: 0, message: 'RTNETLINK answers: Invalid argument' } : undefined);
+    await expect(ppp('up', 'ppp0')).rejects.toThrow(/Invalid argument; nothing changed/);
+    expect(callsOf('ip -4 -batch')).toHaveLength(1);
+    expect(logs).toEqual([]);
+  });
+
+  it('a second failure after the new plan is the error reported: one retry, no more', async () => {
+    await ppp('up', 'ppp1');
+    kernel.failWhen = (call) => {
+      if (call.argv.join(' ') !== 'ip -4 -batch -') return undefined;
+      kernel.interfaces.set('ppp9', { name: 'ppp9', addresses: [] }); // something changes every time
+      return { line: 0, message: 'RTNETLINK answers: No buffer space available' };
+    };
+    kernel.calls.length = 0;
+    await expect(ppp('up', 'ppp0')).rejects.toThrow(/No buffer space available; nothing changed/);
+    expect(callsOf('ip -4 -batch')).toHaveLength(2);
+  });
+
   it('a link whose interface vanished without ip-down is taken down by the next event of another link', async () => {
     await ppp('up', 'ppp0');
     await ppp('up', 'ppp1');
