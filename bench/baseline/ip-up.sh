@@ -70,9 +70,8 @@ table inet multiwan {
   }
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
-    counter name iifname map { "$IFACE" : "in_isp1" }
     ct state new jump classify
-    iifname { "$IFACE" } return
+    counter name iifname map { "$IFACE" : "in_isp1" } return
     ip daddr { $LAN } return
     ct mark & 0x3f00 == 0x100 meta mark set meta mark & 0xffffc0ff | 0x100 comment "isp1"
   }
@@ -83,7 +82,7 @@ table inet multiwan {
   }
   chain postrouting {
     type filter hook postrouting priority mangle; policy accept;
-    counter name oifname map { "$IFACE" : "out_isp1" }
+    counter name oifname map { "$IFACE" : "out_isp1" } ct mark & 0x3f00 != 0x0 return
     ct mark & 0x3f00 != 0x0 return
     oifname "$IFACE" ct mark set ct mark & 0xffffc0ff | 0x100 comment "isp1"
   }
