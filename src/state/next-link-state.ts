@@ -153,7 +153,7 @@ function applyInput(
       next = rest;
     }
     if (!isUp(next)) return next;
-    // An IPv4 release leaves an IPv6 lease that waits for its router waiting.
+    // An IPv6 lease still waiting for its router outlives an IPv4 release.
     const waiting = next.pending6;
     for (const family of event.families) next = withFamily(next, family, undefined);
     return isUp(next) ? next : { ...wentDown(next, now), ...(waiting ? { pending6: waiting } : {}) };
